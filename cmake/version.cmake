@@ -15,7 +15,9 @@ execute_process(
 if(_herd_dirty)
   string(APPEND HERD_GIT_REVISION "-dirty")
 endif()
-string(TIMESTAMP HERD_BUILD_DATE "%Y-%m-%dT%H:%M:%SZ" UTC)
+# The day only: a timestamp would change at every configure and rebuild
+# everything that includes version.h.
+string(TIMESTAMP HERD_BUILD_DATE "%Y-%m-%d" UTC)
 configure_file(${CMAKE_SOURCE_DIR}/cmake/version.h.in
                ${CMAKE_BINARY_DIR}/generated/herd/version.h @ONLY)
 add_library(herd_version INTERFACE)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, for now: build, launch kvd on loopback, exercise it (data,
-# throttling, shedding, an injected fault, health checks) and write what it
+# throttling, an injected fault, health checks) and write what it
 # saw to reports/kvd-demo-<UTC time>/. Later issues turn this into
 # `herd run scenarios/smoke.json`.
 set -euo pipefail
@@ -16,7 +16,7 @@ data=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 
 "$KVD" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data-dir "$data" --admin-token demo \
-  --throttle-rate 20 --throttle-burst 20 --max-inflight 50 \
+  --throttle-rate 2 --throttle-burst 5 --max-inflight 50 \
   >"$out/kvd.ready" 2>"$out/kvd.log" &
 pid=$!
 for _ in $(seq 100); do [[ -s $out/kvd.ready ]] && break; sleep 0.05; done
@@ -35,7 +35,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
   echo "DELETE /v1/hello     -> $(code -X DELETE "$base/v1/hello")"
   echo "GET /v1/hello        -> $(code "$base/v1/hello")"
   echo
-  echo "== throttling: 40 quick GETs from one client, 20 tokens, 20/s"
+  echo "== throttling: 40 quick GETs from one client with a bucket of 5 tokens refilled at 2/s"
   n200=0; n429=0
   for _ in $(seq 40); do
     case $(code -H 'X-Client-Id: greedy' "$base/v1/k") in 404) n200=$((n200+1));; 429) n429=$((n429+1));; esac
