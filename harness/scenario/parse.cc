@@ -1,0 +1,1305 @@
+// Scenario files: JSON with comments -> validated, defaulted Scenario.
+//
+// Validation never stops at the first problem: a user fixing a scenario
+// wants every mistake in one go, each named by its JSON path. Reading goes
+// through Fields (one JSON object at a time), which knows the object's field
+// names up front so a typo gets "did you mean" instead of being ignored.
+//
+// The defaults live in scenario.h only. Resolved() writes a Scenario back as
+// JSON, which fills Scenario::resolved and is also where schema.cc takes its
+// "default"s from, so the parser, summary.json and the schema cannot disagree.
+
+#include "scenario/parse.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/outcome.h"
+
+namespace herd {
+namespace {
+
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// Names of enumerations, one table each, used both ways (parse and resolve).
+
+template <typename E>
+using NameTable = std::initializer_list<std::pair<std::string_view, E>>;
+
+const NameTable<Target::Protocol> kProtocols = {{"http", Target::Protocol::kHttp},
+                                                {"grpc", Target::Protocol::kGrpc}};
+const NameTable<Arrival::Model> kModels = {{"closed", Arrival::Model::kClosed},
+                                           {"open", Arrival::Model::kOpen}};
+const NameTable<Arrival::Spacing> kSpacings = {{"uniform", Arrival::Spacing::kUniform},
+                                               {"poisson", Arrival::Spacing::kPoisson}};
+const NameTable<Fleet::Connections> kConnections = {
+    {"per_instance", Fleet::Connections::kPerInstance}, {"shared", Fleet::Connections::kShared}};
+const NameTable<BudgetSpec::Kind> kBudgetKinds = {{"token_bucket", BudgetSpec::Kind::kTokenBucket},
+                                                  {"ratio", BudgetSpec::Kind::kRatio}};
+
+template <typename E>
+std::string NameOf(NameTable<E> table, E value) {
+  for (const auto& [name, v] : table) {
+    if (v == value) return std::string(name);
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------
+// Messages.
+
+bool IsPlainKey(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '$';
+  });
+}
+
+// "fleets[0].retry" + "base". Keys that would make the path ambiguous
+// (a user's typo may contain anything) are quoted: fleets[0]["a.b"].
+// JSON text of a value for a message. Strings from --set come from the
+// command line and may not be UTF-8; dump() would throw on them.
+std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string Quoted(std::string_view s) { return Dump(json(std::string(s))); }
+
+std::string KeyPath(std::string_view parent, std::string_view key) {
+  if (!IsPlainKey(key)) return fmt::format("{}[{}]", parent, Quoted(key));
+  if (parent.empty()) return std::string(key);
+  return fmt::format("{}.{}", parent, key);
+}
+
+std::string IndexPath(std::string_view parent, size_t index) {
+  return fmt::format("{}[{}]", parent, index);
+}
+
+// What a value is, for "got ..." in messages: scalars as written, so the
+// user recognises them (got 5, got "5"), containers by kind.
+std::string Describe(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
+  std::string text = Dump(v);
+  constexpr size_t kMax = 60;
+  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  return text;
+}
+
+std::string QuotedList(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += Quoted(names[i]);
+  }
+  return out;
+}
+
+// Optimal string alignment distance, case-insensitive: catches the usual
+// typos, including swapped letters ("retyr" -> "retry" is 1).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      const size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1])) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+// The known name closest to `word`, if it is close enough to be a typo of it.
+std::optional<std::string_view> Closest(std::string_view word,
+                                        const std::vector<std::string_view>& known) {
+  std::optional<std::string_view> best;
+  size_t best_distance = std::numeric_limits<size_t>::max();
+  for (std::string_view candidate : known) {
+    const size_t distance = EditDistance(word, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  if (!best) return std::nullopt;
+  const size_t limit = std::max<size_t>(2, std::max(word.size(), best->size()) / 3);
+  if (best_distance > limit) return std::nullopt;
+  return best;
+}
+
+// " (did you mean "x"?)" when there is a plausible x, else "".
+std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& known) {
+  if (auto close = Closest(word, known)) return fmt::format(" (did you mean {}?)", Quoted(*close));
+  return "";
+}
+
+// "did you mean" when there is a plausible one, else the whole list.
+std::string Unknown(std::string_view what, std::string_view word,
+                    const std::vector<std::string_view>& known) {
+  std::string hint = DidYouMean(word, known);
+  if (!hint.empty()) return std::string(what) + hint;
+  return fmt::format("{} (expected one of: {})", what, QuotedList(known));
+}
+
+// Shortest form that reads back the same: 100, not 100.0.
+std::string FormatNumber(double v) { return fmt::format("{}", v); }
+
+class Errors {
+ public:
+  explicit Errors(std::vector<ParseError>* out) : out_(out), start_(out->size()) {}
+  void Add(std::string path, std::string message) {
+    out_->push_back(ParseError{std::move(path), std::move(message)});
+  }
+  bool any() const { return out_->size() > start_; }
+
+ private:
+  std::vector<ParseError>* out_;
+  size_t start_;
+};
+
+// Lower bounds of numbers and durations: exclusive ones are "more than".
+struct NumberRange {
+  double min = -std::numeric_limits<double>::infinity();
+  bool min_exclusive = false;
+  double max = std::numeric_limits<double>::infinity();
+};
+constexpr NumberRange kNonNegative{0, false};
+constexpr NumberRange kPositive{0, true};
+
+struct DurationRange {
+  Duration min = Duration::zero();
+  bool min_exclusive = false;
+};
+constexpr DurationRange kPositiveDuration{Duration::zero(), true};
+
+// ---------------------------------------------------------------------------
+// Fields reads one JSON object. Each getter leaves *out alone (the default)
+// when the field is absent, reports an error naming the field's path when
+// it is present but wrong, and returns whether *out was set.
+
+class Fields {
+ public:
+  Fields(const json& object, std::string path, Errors* errors, std::vector<std::string_view> known)
+      : object_(object), path_(std::move(path)), errors_(errors), known_(std::move(known)) {
+    for (const auto& [key, value] : object_.items()) {
+      if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+        errors_->Add(At(key), Unknown("unknown field", key, known_));
+      }
+    }
+  }
+
+  std::string At(std::string_view key) const { return KeyPath(path_, key); }
+  void Fail(std::string_view key, std::string message) const {
+    errors_->Add(At(key), std::move(message));
+  }
+
+  // The raw value, or nullptr when the field is absent.
+  const json* Find(std::string_view key) const {
+    auto it = object_.find(key);
+    return it == object_.end() ? nullptr : &*it;
+  }
+  bool Has(std::string_view key) const { return Find(key) != nullptr; }
+  // Absent or null: for the fields where null means "none".
+  bool HasValue(std::string_view key) const {
+    const json* v = Find(key);
+    return v != nullptr && !v->is_null();
+  }
+
+  bool ReadDuration(std::string_view key, Duration* out, DurationRange range = {}) const {
+    const json* v = Find(key);
+    if (!v) return false;
+    Duration d{};
+    std::string why;
+    if (!v->is_string() || !ParseDuration(v->get_ref<const std::string&>(), &d, &why)) {
+      Fail(key, "expected a duration like \"1s\", got " + Describe(*v));
+      return false;
+    }
+    if (range.min_exclusive ? d <= range.min : d < range.min) {
+      Fail(key, fmt::format("must be {} {}, got {}", range.min_exclusive ? "more than" : "at least",
+                            FormatDuration(range.min), Describe(*v)));
+      return false;
+    }
+    *out = d;
+    return true;
+  }
+
+  template <typename T>
+  bool ReadInteger(std::string_view key, T* out, int64_t min,
+                   int64_t max = static_cast<int64_t>(std::numeric_limits<T>::max())) const {
+    const json* v = Find(key);
+    if (!v) return false;
+    int64_t n = 0;
+    if (!AsInteger(*v, &n)) {
+      Fail(key, "expected an integer, got " + Describe(*v));
+      return false;
+    }
+    if (n < min) {
+      Fail(key, min == 0 ? "must not be negative, got " + Describe(*v)
+                         : fmt::format("must be at least {}, got {}", min, Describe(*v)));
+      return false;
+    }
+    if (n > max) {
+      Fail(key, fmt::format("must be at most {}, got {}", max, Describe(*v)));
+      return false;
+    }
+    *out = static_cast<T>(n);
+    return true;
+  }
+
+  bool ReadNumber(std::string_view key, double* out, NumberRange range = {}) const {
+    const json* v = Find(key);
+    if (!v) return false;
+    if (!v->is_number()) {
+      Fail(key, "expected a number, got " + Describe(*v));
+      return false;
+    }
+    const double x = v->get<double>();
+    const bool low = range.min_exclusive ? x <= range.min : x < range.min;
+    const bool high = x > range.max;
+    if (low || high) {
+      std::string problem;
+      if (std::isfinite(range.min) && std::isfinite(range.max)) {
+        problem = fmt::format("must be between {} and {}", FormatNumber(range.min),
+                              FormatNumber(range.max));
+      } else if (high) {
+        problem = fmt::format("must be at most {}", FormatNumber(range.max));
+      } else if (range.min == 0 && !range.min_exclusive) {
+        problem = "must not be negative";
+      } else {
+        problem = fmt::format("must be {} {}", range.min_exclusive ? "more than" : "at least",
+                              FormatNumber(range.min));
+      }
+      Fail(key, fmt::format("{}, got {}", problem, Describe(*v)));
+      return false;
+    }
+    *out = x;
+    return true;
+  }
+
+  bool ReadString(std::string_view key, std::string* out) const {
+    const json* v = Find(key);
+    if (!v) return false;
+    if (!v->is_string()) {
+      Fail(key, "expected a string, got " + Describe(*v));
+      return false;
+    }
+    *out = v->get<std::string>();
+    return true;
+  }
+
+  bool ReadBool(std::string_view key, bool* out) const {
+    const json* v = Find(key);
+    if (!v) return false;
+    if (!v->is_boolean()) {
+      Fail(key, "expected true or false, got " + Describe(*v));
+      return false;
+    }
+    *out = v->get<bool>();
+    return true;
+  }
+
+  template <typename E>
+  bool ReadEnum(std::string_view key, E* out, NameTable<E> table) const {
+    const json* v = Find(key);
+    if (!v) return false;
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : table) names.push_back(name);
+    if (v->is_string()) {
+      const std::string& s = v->get_ref<const std::string&>();
+      for (const auto& [name, value] : table) {
+        if (name == s) {
+          *out = value;
+          return true;
+        }
+      }
+      Fail(key, Unknown(fmt::format("unknown value {}", Quoted(s)), s, names));
+      return false;
+    }
+    Fail(key, fmt::format("expected one of {}, got {}", QuotedList(names), Describe(*v)));
+    return false;
+  }
+
+  // A nested object; nullptr when absent (or null, if `nullable`).
+  const json* ReadObject(std::string_view key, bool nullable = false) const {
+    const json* v = Find(key);
+    if (!v || (nullable && v->is_null())) return nullptr;
+    if (!v->is_object()) {
+      Fail(key,
+           fmt::format("expected an object{}, got {}", nullable ? " or null" : "", Describe(*v)));
+      return nullptr;
+    }
+    return v;
+  }
+
+  const json* ReadArray(std::string_view key) const {
+    const json* v = Find(key);
+    if (!v) return nullptr;
+    if (!v->is_array()) {
+      Fail(key, "expected an array, got " + Describe(*v));
+      return nullptr;
+    }
+    return v;
+  }
+
+  // Fields that make no sense in the object's current mode (rate in a
+  // closed-model arrival): reported rather than silently ignored.
+  void Reject(std::initializer_list<std::string_view> keys, std::string_view why) const {
+    for (std::string_view key : keys) {
+      if (Has(key)) Fail(key, fmt::format("{} is {}", key, why));
+    }
+  }
+
+  // JSON Schema's "integer" accepts 1000.0 and 1e3; so does herd.
+  static bool AsInteger(const json& v, int64_t* out) {
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      *out = u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                 ? std::numeric_limits<int64_t>::max()
+                 : static_cast<int64_t>(u);
+      return true;
+    }
+    if (v.is_number_integer()) {
+      *out = v.get<int64_t>();
+      return true;
+    }
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (std::trunc(d) == d && std::fabs(d) < 9e15) {
+        *out = static_cast<int64_t>(d);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  Errors* errors_;
+  std::vector<std::string_view> known_;
+};
+
+// Names that become directory and file names (reports/<name>-<time>/) and
+// CSV values: no separators, no "..", nothing a shell would mangle.
+bool IsSafeName(std::string_view name, std::string* why) {
+  constexpr size_t kMaxName = 100;
+  if (name.empty()) {
+    *why = "must not be empty";
+    return false;
+  }
+  if (name.size() > kMaxName) {
+    *why = fmt::format("must be at most {} characters, got {}", kMaxName, name.size());
+    return false;
+  }
+  const bool ok =
+      std::isalnum(static_cast<unsigned char>(name[0])) &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!ok) {
+    *why = fmt::format(
+        "must start with a letter or digit and use only letters, digits, '-', '_' and '.', "
+        "got {}",
+        Quoted(name));
+    return false;
+  }
+  return true;
+}
+
+// host:port, [v6]:port or http://host:port[/...]. Whether the host is
+// allowed (loopback unless allow_remote) is the runner's decision.
+bool IsValidUrl(std::string_view url, std::string* why) {
+  *why = fmt::format("expected host:port or http://host:port[/path], got {}", Quoted(url));
+  std::string_view rest = url;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.find("://") != std::string_view::npos) {
+    return false;
+  }
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string_view host, port;
+  if (authority.starts_with('[')) {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos || close + 1 >= authority.size() ||
+        authority[close + 1] != ':') {
+      return false;
+    }
+    host = authority.substr(1, close - 1);
+    port = authority.substr(close + 2);
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        })) {
+      return false;
+    }
+  } else {
+    const size_t colon = authority.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+        })) {
+      return false;
+    }
+  }
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  const int number = std::stoi(std::string(port));
+  if (number < 1 || number > 65535) {
+    *why = fmt::format("port must be 1..65535, got {}", number);
+    return false;
+  }
+  return true;
+}
+
+bool IsToken(std::string_view s) {
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Sections.
+
+void ParseLaunch(const json& j, const std::string& path, Errors* errors, LaunchSpec* launch) {
+  Fields f(j, path, errors, {"command", "replicas", "ready", "ready_timeout"});
+  if (const json* command = f.ReadArray("command")) {
+    if (command->empty()) f.Fail("command", "must not be empty (the program and its arguments)");
+    for (size_t i = 0; i < command->size(); ++i) {
+      const json& arg = (*command)[i];
+      if (!arg.is_string()) {
+        errors->Add(IndexPath(f.At("command"), i), "expected a string, got " + Describe(arg));
+      } else if (i == 0 && arg.get_ref<const std::string&>().empty()) {
+        errors->Add(IndexPath(f.At("command"), i), "the program must not be empty");
+      } else {
+        launch->command.push_back(arg.get<std::string>());
+      }
+    }
+  } else if (!f.Has("command")) {
+    f.Fail("command",
+           "required: the program to start and its arguments, e.g. [\"kvd\", "
+           "\"--http\", \"127.0.0.1:{port}\"]");
+  }
+  f.ReadInteger("replicas", &launch->replicas, 1);
+  if (f.ReadString("ready", &launch->ready) && !launch->ready.starts_with('/')) {
+    f.Fail("ready", "expected a path starting with '/', got " + Quoted(launch->ready));
+  }
+  f.ReadDuration("ready_timeout", &launch->ready_timeout, kPositiveDuration);
+}
+
+void ParseTarget(const json& j, const std::string& path, Errors* errors, Target* target) {
+  Fields f(j, path, errors, {"launch", "url", "model", "protocol", "allow_remote"});
+  const bool has_launch = f.HasValue("launch");
+  const bool has_url = f.HasValue("url");
+  const bool has_model = f.HasValue("model");
+  const int kinds = int{has_launch} + int{has_url} + int{has_model};
+  if (kinds > 1) {
+    errors->Add(path, "give exactly one of launch, url and model");
+  } else if (kinds == 0) {
+    errors->Add(path,
+                "needs launch (a command herd starts), url (a service already running) or model "
+                "(a simulated server)");
+  }
+  if (const json* model = f.ReadObject("model", /*nullable=*/true)) target->model = *model;
+  if (const json* launch = f.ReadObject("launch", /*nullable=*/true)) {
+    target->launch.emplace();
+    ParseLaunch(*launch, f.At("launch"), errors, &*target->launch);
+  }
+  if (has_url && f.ReadString("url", &target->url)) {
+    std::string why;
+    if (!IsValidUrl(target->url, &why)) f.Fail("url", why);
+  }
+  f.ReadEnum("protocol", &target->protocol, kProtocols);
+  f.ReadBool("allow_remote", &target->allow_remote);
+}
+
+void ParseArrival(const json& j, const std::string& path, Errors* errors, Arrival* arrival) {
+  Fields f(j, path, errors,
+           {"model", "requests_per_instance", "think", "rate", "stages", "spacing"});
+  const bool model_known = !f.Has("model") || f.ReadEnum("model", &arrival->model, kModels);
+  const bool closed = arrival->model == Arrival::Model::kClosed;
+  // With a bad model every field is still type-checked; only the
+  // model-specific rules wait for a model.
+  if (model_known) {
+    if (closed) {
+      f.Reject({"rate", "stages", "spacing"}, "only for the open model");
+    } else {
+      f.Reject({"requests_per_instance", "think"}, "only for the closed model");
+    }
+  }
+  if (!model_known || closed) {
+    f.ReadInteger("requests_per_instance", &arrival->requests_per_instance, 0);
+    f.ReadDuration("think", &arrival->think);
+  }
+  if (!model_known || !closed) {
+    bool rate_ok = !f.Has("rate") || f.ReadNumber("rate", &arrival->rate, kNonNegative);
+    bool stages_ok = true;
+    if (const json* stages = f.ReadArray("stages")) {
+      for (size_t i = 0; i < stages->size(); ++i) {
+        const std::string stage_path = IndexPath(f.At("stages"), i);
+        const json& s = (*stages)[i];
+        if (!s.is_object()) {
+          errors->Add(stage_path, "expected an object like {\"to\": 100, \"over\": \"30s\"}, got " +
+                                      Describe(s));
+          stages_ok = false;
+          continue;
+        }
+        Fields sf(s, stage_path, errors, {"to", "over"});
+        Stage stage;
+        for (std::string_view key : {"to", "over"}) {
+          if (!sf.Has(key)) {
+            sf.Fail(key, "required");
+            stages_ok = false;
+          }
+        }
+        stages_ok &= !sf.Has("to") || sf.ReadNumber("to", &stage.to, kNonNegative);
+        stages_ok &= !sf.Has("over") || sf.ReadDuration("over", &stage.over);
+        arrival->stages.push_back(stage);
+      }
+    } else {
+      stages_ok = !f.Has("stages");
+    }
+    f.ReadEnum("spacing", &arrival->spacing, kSpacings);
+    if (model_known && rate_ok && stages_ok && arrival->rate == 0 && arrival->stages.empty()) {
+      errors->Add(path, "an open-model fleet needs rate > 0 or stages");
+    }
+  }
+}
+
+// "uniform", "sequential", "zipf" (s = 1.1) or "zipf:S".
+bool ParseDistribution(std::string_view text, KeySpace* keys, std::string* why) {
+  if (text == "uniform") {
+    keys->distribution = KeySpace::Distribution::kUniform;
+    return true;
+  }
+  if (text == "sequential") {
+    keys->distribution = KeySpace::Distribution::kSequential;
+    return true;
+  }
+  if (text == "zipf") {
+    keys->distribution = KeySpace::Distribution::kZipf;
+    return true;
+  }
+  if (text.starts_with("zipf:")) {
+    const std::string number(text.substr(5));
+    char* end = nullptr;
+    const double s = number.empty() ? 0 : std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || !std::isfinite(s)) {
+      *why = fmt::format("expected a number after \"zipf:\", got {}", Quoted(text));
+      return false;
+    }
+    if (s <= 0) {
+      *why = fmt::format("the zipf parameter must be more than 0, got {}", Quoted(text));
+      return false;
+    }
+    keys->distribution = KeySpace::Distribution::kZipf;
+    keys->zipf_s = s;
+    return true;
+  }
+  *why = fmt::format(
+      "unknown distribution {}; expected \"uniform\", \"sequential\", \"zipf\" "
+      "or \"zipf:S\" like \"zipf:1.1\"",
+      Quoted(text));
+  *why += DidYouMean(text, {"uniform", "sequential", "zipf"});
+  return false;
+}
+
+void ParseRequestTemplate(const json& j, const std::string& path, Errors* errors, HttpTemplate* t) {
+  Fields f(j, path, errors, {"method", "path", "headers", "body"});
+  if (f.ReadString("method", &t->method) && !IsToken(t->method)) {
+    f.Fail("method", "expected an HTTP method like \"GET\", got " + Quoted(t->method));
+  }
+  if (f.ReadString("path", &t->path)) {
+    const bool clean = std::none_of(t->path.begin(), t->path.end(), [](char c) {
+      return std::isspace(static_cast<unsigned char>(c)) ||
+             std::iscntrl(static_cast<unsigned char>(c));
+    });
+    if (!t->path.starts_with('/') || !clean) {
+      f.Fail("path", "expected a path starting with '/' without spaces, got " + Quoted(t->path));
+    }
+  }
+  if (const json* headers = f.ReadObject("headers")) {
+    for (const auto& [name, value] : headers->items()) {
+      const std::string header_path = KeyPath(f.At("headers"), name);
+      if (!IsToken(name)) {
+        errors->Add(header_path, "not a valid header name");
+      } else if (!value.is_string()) {
+        errors->Add(header_path, "expected a string, got " + Describe(value));
+      } else if (value.get_ref<const std::string&>().find_first_of("\r\n") != std::string::npos) {
+        errors->Add(header_path, "a header value must not contain line breaks");
+      } else {
+        t->headers[name] = value.get<std::string>();
+      }
+    }
+  }
+  f.ReadString("body", &t->body);
+}
+
+void ParseWorkload(const json& j, const std::string& path, Errors* errors, Workload* w) {
+  Fields f(j, path, errors, {"mix", "keys", "value_bytes", "requests"});
+  const json* mix = f.ReadObject("mix");
+  if (mix) {
+    // A given mix starts from zero: {"put": 1} means only puts, not puts
+    // and the default gets.
+    Fields m(*mix, f.At("mix"), errors, {"get", "put", "delete"});
+    double get = 0, put = 0, del = 0;
+    bool ok = !m.Has("get") || m.ReadNumber("get", &get, kNonNegative);
+    ok &= !m.Has("put") || m.ReadNumber("put", &put, kNonNegative);
+    ok &= !m.Has("delete") || m.ReadNumber("delete", &del, kNonNegative);
+    const double sum = get + put + del;
+    if (ok && sum <= 0) {
+      f.Fail("mix", "the weights must not all be zero");
+    } else if (ok && !std::isfinite(sum)) {
+      f.Fail("mix", "the weights are too large to add up");
+    } else if (ok) {
+      w->get = get / sum;
+      w->put = put / sum;
+      w->del = del / sum;
+    }
+  }
+  if (const json* keys = f.ReadObject("keys")) {
+    Fields k(*keys, f.At("keys"), errors, {"count", "distribution", "prefix"});
+    k.ReadInteger("count", &w->keys.count, 1);
+    std::string distribution;
+    if (k.ReadString("distribution", &distribution)) {
+      std::string why;
+      if (!ParseDistribution(distribution, &w->keys, &why)) k.Fail("distribution", why);
+    }
+    k.ReadString("prefix", &w->keys.prefix);
+  }
+  f.ReadInteger("value_bytes", &w->value_bytes, 0);
+  if (const json* requests = f.ReadArray("requests")) {
+    for (size_t i = 0; i < requests->size(); ++i) {
+      const json& r = (*requests)[i];
+      const std::string request_path = IndexPath(f.At("requests"), i);
+      if (!r.is_object()) {
+        errors->Add(request_path,
+                    "expected an object like {\"method\": \"GET\", \"path\": "
+                    "\"/v1/{key}\"}, got " +
+                        Describe(r));
+        continue;
+      }
+      HttpTemplate t;
+      ParseRequestTemplate(r, request_path, errors, &t);
+      w->requests.push_back(std::move(t));
+    }
+    if (mix && !requests->empty()) {
+      f.Fail("requests", "requests replace the mix; give one of them, not both");
+    }
+  }
+}
+
+void ParseRetry(const json& j, const std::string& path, Errors* errors, RetryPolicy* retry) {
+  Fields f(j, path, errors,
+           {"strategy", "base", "cap", "delay", "max_attempts", "on", "honor_retry_after"});
+  if (const json* strategy = f.Find("strategy")) {
+    std::vector<std::string_view> names;
+    for (int i = 0; i <= static_cast<int>(Strategy::kDecorrelated); ++i) {
+      names.push_back(StrategyName(static_cast<Strategy>(i)));
+    }
+    std::optional<Strategy> parsed;
+    if (strategy->is_string()) parsed = ParseStrategy(strategy->get_ref<const std::string&>());
+    if (parsed) {
+      retry->strategy = *parsed;
+    } else {
+      f.Fail(
+          "strategy",
+          fmt::format(
+              "unknown strategy {}; expected one of {}{}", Describe(*strategy), QuotedList(names),
+              strategy->is_string() ? DidYouMean(strategy->get<std::string>(), names) : ""));
+    }
+  }
+  f.ReadDuration("base", &retry->base);
+  f.ReadDuration("cap", &retry->cap);
+  f.ReadDuration("delay", &retry->delay);
+  f.ReadInteger("max_attempts", &retry->max_attempts, 0);
+  if (const json* on = f.ReadArray("on")) {
+    // A given list replaces the default one: [] retries nothing.
+    OutcomeSet set;
+    std::vector<std::string_view> names;  // the retryable ones: all but ok
+    for (std::string_view name : kOutcomeNames) {
+      if (name != OutcomeName(Outcome::kOk)) names.push_back(name);
+    }
+    for (size_t i = 0; i < on->size(); ++i) {
+      const json& name = (*on)[i];
+      const std::string item_path = IndexPath(f.At("on"), i);
+      if (!name.is_string()) {
+        errors->Add(item_path, "expected an outcome name, got " + Describe(name));
+        continue;
+      }
+      const std::string& s = name.get_ref<const std::string&>();
+      std::optional<Outcome> outcome = ParseOutcome(s);
+      if (!outcome) {
+        errors->Add(item_path, fmt::format("unknown outcome {}; expected one of {}{}", Quoted(s),
+                                           QuotedList(names), DidYouMean(s, names)));
+      } else if (*outcome == Outcome::kOk) {
+        errors->Add(item_path, "\"ok\" is a success; it is never retried");
+      } else {
+        set.Add(*outcome);
+      }
+    }
+    retry->retry_on = set;
+  }
+  f.ReadBool("honor_retry_after", &retry->honor_retry_after);
+}
+
+void ParseBudget(const json& j, const std::string& path, Errors* errors, BudgetSpec* budget) {
+  Fields f(j, path, errors, {"kind", "max_tokens", "token_ratio", "percent", "min_per_s", "ttl"});
+  const bool kind_known = !f.Has("kind") || f.ReadEnum("kind", &budget->kind, kBudgetKinds);
+  const bool bucket = budget->kind == BudgetSpec::Kind::kTokenBucket;
+  if (kind_known) {
+    if (bucket) {
+      f.Reject({"percent", "min_per_s", "ttl"}, "only for kind \"ratio\"");
+    } else {
+      f.Reject({"max_tokens", "token_ratio"}, "only for kind \"token_bucket\"");
+    }
+  }
+  if (!kind_known || bucket) {
+    f.ReadNumber("max_tokens", &budget->token_bucket.max_tokens, kPositive);
+    f.ReadNumber("token_ratio", &budget->token_bucket.token_ratio, kPositive);
+  }
+  if (!kind_known || !bucket) {
+    f.ReadNumber("percent", &budget->ratio.percent, NumberRange{0, false, 100});
+    f.ReadNumber("min_per_s", &budget->ratio.min_per_s, kNonNegative);
+    f.ReadDuration("ttl", &budget->ratio.ttl, kPositiveDuration);
+  }
+}
+
+// Returns false when the fleet's name is given but unusable, so that the
+// caller does not also report it as a duplicate of the default name.
+bool ParseFleet(const json& j, const std::string& path, Errors* errors, Fleet* fleet) {
+  Fields f(j, path, errors,
+           {"name", "instances", "start_spread", "arrival", "workload", "timeout", "deadline",
+            "retry", "budget", "breaker", "adaptive_throttle", "connections", "pool_size"});
+  bool name_ok = !f.Has("name");
+  if (f.ReadString("name", &fleet->name)) {
+    std::string why;
+    name_ok = IsSafeName(fleet->name, &why);
+    if (!name_ok) f.Fail("name", why);
+  }
+  f.ReadInteger("instances", &fleet->instances, 1);
+  f.ReadDuration("start_spread", &fleet->start_spread);
+  if (const json* arrival = f.ReadObject("arrival")) {
+    ParseArrival(*arrival, f.At("arrival"), errors, &fleet->arrival);
+  }
+  if (const json* workload = f.ReadObject("workload")) {
+    ParseWorkload(*workload, f.At("workload"), errors, &fleet->workload);
+  }
+  f.ReadDuration("timeout", &fleet->timeout, kPositiveDuration);
+  f.ReadDuration("deadline", &fleet->deadline);
+  if (const json* retry = f.ReadObject("retry"))
+    ParseRetry(*retry, f.At("retry"), errors, &fleet->retry);
+  if (const json* budget = f.ReadObject("budget", /*nullable=*/true)) {
+    fleet->budget.emplace();
+    ParseBudget(*budget, f.At("budget"), errors, &*fleet->budget);
+  }
+  if (const json* breaker = f.ReadObject("breaker", /*nullable=*/true)) {
+    fleet->breaker.emplace();
+    Fields b(*breaker, f.At("breaker"), errors, {"failures", "open_for", "half_open_probes"});
+    b.ReadInteger("failures", &fleet->breaker->failures, 1);
+    b.ReadDuration("open_for", &fleet->breaker->open_for, kPositiveDuration);
+    b.ReadInteger("half_open_probes", &fleet->breaker->half_open_probes, 1);
+  }
+  if (const json* throttle = f.ReadObject("adaptive_throttle", /*nullable=*/true)) {
+    fleet->adaptive_throttle.emplace();
+    Fields a(*throttle, f.At("adaptive_throttle"), errors, {"k", "window"});
+    a.ReadNumber("k", &fleet->adaptive_throttle->k, kPositive);
+    a.ReadDuration("window", &fleet->adaptive_throttle->window, kPositiveDuration);
+  }
+  f.ReadEnum("connections", &fleet->connections, kConnections);
+  f.ReadInteger("pool_size", &fleet->pool_size, 1);
+  return name_ok;
+}
+
+// Sections built by later issues. Accepting a non-empty one would let a
+// scenario believe it injects faults (or checks gates) while nothing
+// happens, so only the empty forms pass; they are kept as given.
+void ParseLaterSection(const Fields& top, std::string_view key, bool is_array, json* out) {
+  const json* v = top.Find(key);
+  if (!v || v->is_null()) return;  // keeps the default: [] or null
+  if (is_array && v->is_array()) {
+    if (v->empty()) {
+      *out = *v;
+    } else {
+      top.Fail(key, "not supported by this version of herd yet");
+    }
+    return;
+  }
+  if (!is_array && v->is_object()) {
+    top.Fail(key, "not supported by this version of herd yet");
+    return;
+  }
+  top.Fail(key, fmt::format("expected {}, got {}", is_array ? "an array" : "an object or null",
+                            Describe(*v)));
+}
+
+// ---------------------------------------------------------------------------
+// Resolved: a Scenario as JSON, every default filled in. ParseScenario of
+// the result gives the same Scenario back.
+
+json Resolved(const Fleet& fleet) {
+  json f;
+  f["name"] = fleet.name;
+  f["instances"] = fleet.instances;
+  f["start_spread"] = FormatDuration(fleet.start_spread);
+
+  const Arrival& a = fleet.arrival;
+  json arrival = {{"model", NameOf(kModels, a.model)}};
+  if (a.model == Arrival::Model::kClosed) {
+    arrival["requests_per_instance"] = a.requests_per_instance;
+    arrival["think"] = FormatDuration(a.think);
+  } else {
+    arrival["rate"] = a.rate;
+    arrival["stages"] = json::array();
+    for (const Stage& s : a.stages) {
+      arrival["stages"].push_back({{"to", s.to}, {"over", FormatDuration(s.over)}});
+    }
+    arrival["spacing"] = NameOf(kSpacings, a.spacing);
+  }
+  f["arrival"] = std::move(arrival);
+
+  const Workload& w = fleet.workload;
+  json workload;
+  // Templates replace the mix, and the parser refuses both at once.
+  if (w.requests.empty()) workload["mix"] = {{"get", w.get}, {"put", w.put}, {"delete", w.del}};
+  std::string distribution;
+  switch (w.keys.distribution) {
+    case KeySpace::Distribution::kUniform:
+      distribution = "uniform";
+      break;
+    case KeySpace::Distribution::kSequential:
+      distribution = "sequential";
+      break;
+    case KeySpace::Distribution::kZipf:
+      distribution = fmt::format("zipf:{}", w.keys.zipf_s);
+      break;
+  }
+  workload["keys"] = {
+      {"count", w.keys.count}, {"distribution", distribution}, {"prefix", w.keys.prefix}};
+  workload["value_bytes"] = w.value_bytes;
+  workload["requests"] = json::array();
+  for (const HttpTemplate& t : w.requests) {
+    workload["requests"].push_back(
+        {{"method", t.method}, {"path", t.path}, {"headers", t.headers}, {"body", t.body}});
+  }
+  f["workload"] = std::move(workload);
+
+  f["timeout"] = FormatDuration(fleet.timeout);
+  f["deadline"] = FormatDuration(fleet.deadline);
+
+  const RetryPolicy& r = fleet.retry;
+  json on = json::array();
+  for (int i = 0; i < kOutcomes; ++i) {
+    if (r.retry_on.Has(static_cast<Outcome>(i))) on.push_back(kOutcomeNames[i]);
+  }
+  f["retry"] = {{"strategy", StrategyName(r.strategy)},
+                {"base", FormatDuration(r.base)},
+                {"cap", FormatDuration(r.cap)},
+                {"delay", FormatDuration(r.delay)},
+                {"max_attempts", r.max_attempts},
+                {"on", std::move(on)},
+                {"honor_retry_after", r.honor_retry_after}};
+
+  f["budget"] = nullptr;
+  if (const auto& b = fleet.budget) {
+    if (b->kind == BudgetSpec::Kind::kTokenBucket) {
+      f["budget"] = {{"kind", "token_bucket"},
+                     {"max_tokens", b->token_bucket.max_tokens},
+                     {"token_ratio", b->token_bucket.token_ratio}};
+    } else {
+      f["budget"] = {{"kind", "ratio"},
+                     {"percent", b->ratio.percent},
+                     {"min_per_s", b->ratio.min_per_s},
+                     {"ttl", FormatDuration(b->ratio.ttl)}};
+    }
+  }
+  f["breaker"] = nullptr;
+  if (const auto& b = fleet.breaker) {
+    f["breaker"] = {{"failures", b->failures},
+                    {"open_for", FormatDuration(b->open_for)},
+                    {"half_open_probes", b->half_open_probes}};
+  }
+  f["adaptive_throttle"] = nullptr;
+  if (const auto& t = fleet.adaptive_throttle) {
+    f["adaptive_throttle"] = {{"k", t->k}, {"window", FormatDuration(t->window)}};
+  }
+  f["connections"] = NameOf(kConnections, fleet.connections);
+  f["pool_size"] = fleet.pool_size;
+  return f;
+}
+
+json Resolved(const Scenario& s) {
+  json j;
+  j["name"] = s.name;
+  j["duration"] = FormatDuration(s.duration);
+  j["bucket"] = FormatDuration(s.bucket);
+  j["seed"] = s.seed;
+
+  json target;
+  if (s.target.launch) {
+    const LaunchSpec& l = *s.target.launch;
+    target["launch"] = {{"command", l.command},
+                        {"replicas", l.replicas},
+                        {"ready", l.ready},
+                        {"ready_timeout", FormatDuration(l.ready_timeout)}};
+  } else if (!s.target.model.is_null()) {
+    target["model"] = s.target.model;
+  } else {
+    target["url"] = s.target.url;
+  }
+  target["protocol"] = NameOf(kProtocols, s.target.protocol);
+  target["allow_remote"] = s.target.allow_remote;
+  j["target"] = std::move(target);
+
+  j["fleets"] = json::array();
+  for (const Fleet& fleet : s.fleets) j["fleets"].push_back(Resolved(fleet));
+
+  j["faults"] = s.faults;
+  j["probes"] = s.probes;
+  j["monitors"] = s.monitors;
+  j["durability"] = s.durability;
+  j["gates"] = s.gates;
+  return j;
+}
+
+// ---------------------------------------------------------------------------
+// --set paths: name(.name|[index])*
+
+struct PathStep {
+  std::string key;   // when !is_index
+  size_t index = 0;  // when is_index
+  bool is_index = false;
+};
+
+bool ParseOverridePath(std::string_view path, std::vector<PathStep>* steps, std::string* why) {
+  size_t i = 0;
+  auto bad = [&](std::string_view what) {
+    *why = fmt::format("bad path {}: {}", Quoted(path), what);
+    return false;
+  };
+  if (path.empty()) return bad("empty");
+  while (i < path.size()) {
+    const size_t start = i;
+    while (i < path.size() && path[i] != '.' && path[i] != '[' && path[i] != ']') ++i;
+    if (i == start) return bad("expected a field name");
+    steps->push_back(PathStep{std::string(path.substr(start, i - start)), 0, false});
+    while (i < path.size() && path[i] == '[') {
+      const size_t close = path.find(']', i);
+      if (close == std::string_view::npos) return bad("missing ']'");
+      std::string_view digits = path.substr(i + 1, close - i - 1);
+      if (digits.empty() || digits.size() > 9 ||
+          !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return bad("an index must be a non-negative integer");
+      }
+      steps->push_back(PathStep{"", static_cast<size_t>(std::stoul(std::string(digits))), true});
+      i = close + 1;
+    }
+    if (i < path.size()) {
+      if (path[i] != '.') return bad("expected '.' or '[' after a field or index");
+      ++i;
+      if (i == path.size()) return bad("ends with '.'");
+    }
+  }
+  return true;
+}
+
+std::string_view TypeName(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number()) return "a number";
+  return "null";
+}
+
+// nlohmann reports the offset of the last character of the offending token
+// ("seed" is reported at its closing quote); people look for its first.
+size_t TokenStart(std::string_view text, size_t at) {
+  if (at >= text.size()) return at;
+  if (text[at] == '"') {
+    // Back to the opening quote: the first one not escaped, on this line
+    // (JSON strings cannot span lines).
+    for (size_t i = at; i-- > 0;) {
+      if (text[i] == '\n') return at;
+      if (text[i] != '"') continue;
+      size_t backslashes = 0;
+      while (backslashes < i && text[i - 1 - backslashes] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) return i;
+    }
+    return at;
+  }
+  auto in_literal = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '+' || c == '-';
+  };
+  if (!in_literal(text[at])) return at;
+  size_t start = at;
+  while (start > 0 && in_literal(text[start - 1])) --start;
+  return start;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool ReadJsonWithComments(std::string_view text, nlohmann::json* out, ParseError* error) {
+  try {
+    *out = json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/true,
+                       /*ignore_comments=*/true);
+    return true;
+  } catch (const json::parse_error& e) {
+    // e.byte is the 1-based offset of the character the parser stopped at.
+    // nlohmann's own "line, column" in what() is off after whitespace, so
+    // they are computed here from the text.
+    const size_t at = TokenStart(text, std::min(e.byte == 0 ? 0 : e.byte - 1, text.size()));
+    const size_t line = 1 + std::count(text.begin(), text.begin() + at, '\n');
+    const size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+    const size_t column =
+        (line_start == std::string_view::npos || at == 0) ? at + 1 : at - line_start;
+    std::string detail = e.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
+    const size_t colon = detail.find(": ", detail.find("parse error"));
+    if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    error->path.clear();
+    error->message = fmt::format("line {}, column {}: {}", line, column, detail);
+    return false;
+  } catch (const json::exception& e) {
+    // Not a syntax error but a value JSON cannot hold (a number like 1e400).
+    error->path.clear();
+    error->message = e.what();
+    return false;
+  }
+}
+
+bool ApplyOverride(std::string_view assignment, nlohmann::json* doc, ParseError* error) {
+  // Everything else in a scenario comes through the JSON parser, which
+  // insists on UTF-8; so must this, or summary.json could not be written.
+  try {
+    (void)json(std::string(assignment)).dump();
+  } catch (const json::type_error&) {
+    *error = ParseError{"", fmt::format("--set {}: not valid UTF-8", Quoted(assignment))};
+    return false;
+  }
+  const size_t eq = assignment.find('=');
+  if (eq == std::string_view::npos) {
+    *error = ParseError{"", fmt::format("--set {}: expected PATH=VALUE, like "
+                                        "fleets[0].instances=200",
+                                        Quoted(assignment))};
+    return false;
+  }
+  const std::string_view path = Trim(assignment.substr(0, eq));
+  const std::string_view text = assignment.substr(eq + 1);
+  std::vector<PathStep> steps;
+  std::string why;
+  if (!ParseOverridePath(path, &steps, &why)) {
+    *error = ParseError{"", "--set: " + why};
+    return false;
+  }
+  // "30s" is not JSON, so it is the string "30s"; 200, true, null and
+  // {"k": 1} are JSON values.
+  json value = json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = std::string(text);
+
+  // Work on a copy so that a failing override leaves the document as it was
+  // (intermediate objects created before the failure included).
+  json result = *doc;
+  json* node = &result;
+  std::string walked;
+  for (const PathStep& step : steps) {
+    if (step.is_index) {
+      if (!node->is_array()) {
+        *error = ParseError{
+            std::string(path),
+            fmt::format("cannot index {}: it is {}, not an array", walked, TypeName(*node))};
+        return false;
+      }
+      if (step.index >= node->size()) {
+        *error =
+            ParseError{std::string(path),
+                       fmt::format("no element {}[{}] ({} has {} element{})", walked, step.index,
+                                   walked, node->size(), node->size() == 1 ? "" : "s")};
+        return false;
+      }
+      node = &(*node)[step.index];
+      walked = IndexPath(walked, step.index);
+    } else {
+      if (node->is_null()) *node = json::object();  // "budget": null, --set budget.kind=ratio
+      if (!node->is_object()) {
+        *error = ParseError{
+            std::string(path),
+            fmt::format("cannot set field {} of {}: it is {}, not an object", Quoted(step.key),
+                        walked.empty() ? "the scenario" : walked, TypeName(*node))};
+        return false;
+      }
+      node = &(*node)[step.key];
+      walked = KeyPath(walked, step.key);
+    }
+  }
+  *node = std::move(value);
+  *doc = std::move(result);
+  return true;
+}
+
+bool ParseScenario(const nlohmann::json& doc, Scenario* out, std::vector<ParseError>* errors) {
+  Errors e(errors);
+  *out = Scenario{};
+  if (!doc.is_object()) {
+    e.Add("", "expected a JSON object at the top level, got " + Describe(doc));
+    return false;
+  }
+  // "$schema" lets editors find `herd schema`'s output; it means nothing here.
+  Fields top(doc, "", &e,
+             {"$schema", "name", "duration", "bucket", "seed", "target", "fleets", "faults",
+              "probes", "monitors", "durability", "gates"});
+
+  if (!top.Has("name")) {
+    top.Fail("name", "required: the scenario's name, used for its report directory");
+  } else if (top.ReadString("name", &out->name)) {
+    std::string why;
+    if (!IsSafeName(out->name, &why)) top.Fail("name", why);
+  }
+  const bool duration_ok =
+      !top.Has("duration") || top.ReadDuration("duration", &out->duration, kPositiveDuration);
+  const bool bucket_ok =
+      !top.Has("bucket") ||
+      top.ReadDuration("bucket", &out->bucket, DurationRange{std::chrono::milliseconds(10), false});
+  if (duration_ok && bucket_ok && out->bucket > out->duration) {
+    top.Fail("bucket",
+             top.Has("bucket")
+                 ? fmt::format("must be at most the duration ({}), got {}",
+                               FormatDuration(out->duration), Describe(*top.Find("bucket")))
+                 : fmt::format("the default bucket ({}) is longer than the duration "
+                               "({}): set a shorter bucket",
+                               FormatDuration(out->bucket), FormatDuration(out->duration)));
+  }
+  if (const json* seed = top.Find("seed")) {
+    if (seed->is_number_unsigned()) {
+      out->seed = seed->get<uint64_t>();
+    } else {
+      int64_t n = 0;
+      if (!Fields::AsInteger(*seed, &n)) {
+        top.Fail("seed", "expected a non-negative integer, got " + Describe(*seed));
+      } else if (n < 0) {
+        top.Fail("seed", "must not be negative, got " + Describe(*seed));
+      } else {
+        out->seed = static_cast<uint64_t>(n);
+      }
+    }
+  }
+
+  if (const json* target = top.ReadObject("target")) {
+    ParseTarget(*target, "target", &e, &out->target);
+  } else if (!top.Has("target")) {
+    top.Fail("target", "required: {\"launch\": {\"command\": [...]}}, {\"url\": \"host:port\"} or {\"model\": {...}}");
+  }
+
+  if (const json* fleets = top.ReadArray("fleets")) {
+    if (fleets->empty()) top.Fail("fleets", "needs at least one fleet");
+    std::map<std::string, size_t> first_with_name;
+    for (size_t i = 0; i < fleets->size(); ++i) {
+      const std::string path = IndexPath("fleets", i);
+      const json& f = (*fleets)[i];
+      if (!f.is_object()) {
+        e.Add(path, "expected an object (a fleet), got " + Describe(f));
+        continue;
+      }
+      Fleet fleet;
+      if (ParseFleet(f, path, &e, &fleet)) {
+        auto [it, inserted] = first_with_name.emplace(fleet.name, i);
+        if (!inserted) {
+          e.Add(KeyPath(path, "name"),
+                fmt::format("duplicate fleet name {} (fleets[{}] has it too)", Quoted(fleet.name),
+                            it->second));
+        }
+      }
+      if (!fleet.workload.requests.empty() && out->target.protocol == Target::Protocol::kGrpc) {
+        e.Add(KeyPath(KeyPath(path, "workload"), "requests"),
+              "HTTP request templates need target.protocol \"http\"");
+      }
+      out->fleets.push_back(std::move(fleet));
+    }
+  } else if (!top.Has("fleets")) {
+    top.Fail("fleets", "required: at least one fleet");
+  }
+
+  ParseLaterSection(top, "faults", /*is_array=*/true, &out->faults);
+  ParseLaterSection(top, "probes", /*is_array=*/true, &out->probes);
+  ParseLaterSection(top, "monitors", /*is_array=*/true, &out->monitors);
+  ParseLaterSection(top, "durability", /*is_array=*/false, &out->durability);
+  ParseLaterSection(top, "gates", /*is_array=*/true, &out->gates);
+
+  if (e.any()) return false;
+  out->resolved = Resolved(*out);
+  return true;
+}
+
+bool LoadScenario(const std::string& path, const std::vector<std::string>& overrides, Scenario* out,
+                  std::vector<ParseError>* errors) {
+  // An ifstream opens a directory and then reads nothing, which would be
+  // reported as a syntax error at 1:1.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    errors->push_back(ParseError{
+        "", fmt::format("cannot read scenario file {}: it is a directory", Quoted(path))});
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors->push_back(ParseError{
+        "", fmt::format("cannot read scenario file {}: {}", Quoted(path), std::strerror(errno))});
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    errors->push_back(ParseError{"", fmt::format("cannot read scenario file {}", Quoted(path))});
+    return false;
+  }
+  json doc;
+  ParseError error;
+  if (!ReadJsonWithComments(text.str(), &doc, &error)) {
+    error.message = fmt::format("{}: {}", path, error.message);
+    errors->push_back(std::move(error));
+    return false;
+  }
+  bool overrides_ok = true;
+  for (const std::string& assignment : overrides) {
+    if (!ApplyOverride(assignment, &doc, &error)) {
+      errors->push_back(error);
+      overrides_ok = false;
+    }
+  }
+  // A scenario the user did not ask for would only produce confusing errors.
+  if (!overrides_ok) return false;
+  return ParseScenario(doc, out, errors);
+}
+
+}  // namespace herd

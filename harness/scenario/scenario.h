@@ -1,0 +1,131 @@
+// Scenario is a parsed, validated, defaulted scenario file (DESIGN.md,
+// "Scenario file"). Everything the engine needs is here, in plain types;
+// parse.h turns JSON into it, schema.h describes the JSON.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/duration.h"
+#include "policy/retry.h"
+
+namespace herd {
+
+struct LaunchSpec {
+  std::vector<std::string> command;  // {port} is replaced by a free port
+  int replicas = 1;
+  std::string ready = "/readyz";     // path polled until 200
+  Duration ready_timeout = std::chrono::seconds(15);
+};
+
+struct Target {
+  std::optional<LaunchSpec> launch;  // exactly one of launch, url and model
+  std::string url;                   // e.g. "http://127.0.0.1:8080" or "127.0.0.1:50051" for grpc
+  // A simulated server on herd's own clock (transport/model.h documents the
+  // fields; the runner checks them): runs in virtual time, for exact
+  // experiments and what-if questions in seconds.
+  nlohmann::json model = nullptr;
+  enum class Protocol { kHttp, kGrpc } protocol = Protocol::kHttp;
+  bool allow_remote = false;         // refuse non-loopback targets unless true
+};
+
+struct Stage {
+  double to = 0;                      // requests/s reached at the end of the stage
+  Duration over = std::chrono::seconds(0);
+};
+
+struct Arrival {
+  enum class Model { kClosed, kOpen } model = Model::kClosed;
+  // closed
+  int64_t requests_per_instance = 0;  // 0 = unbounded
+  Duration think = Duration::zero();
+  // open
+  double rate = 0;                    // requests/s for the whole fleet
+  std::vector<Stage> stages;          // linear ramps after `rate`
+  enum class Spacing { kUniform, kPoisson } spacing = Spacing::kUniform;
+};
+
+struct KeySpace {
+  int64_t count = 10000;
+  enum class Distribution { kUniform, kZipf, kSequential } distribution = Distribution::kUniform;
+  double zipf_s = 1.1;                // for "zipf:1.1"
+  std::string prefix = "k";
+};
+
+struct HttpTemplate {                 // for targets other than kvd
+  std::string method = "GET";
+  std::string path = "/v1/{key}";
+  std::map<std::string, std::string> headers;
+  std::string body;                   // may use {key} {value} {key_b64} {value_b64} {instance} {seq}
+};
+
+struct Workload {
+  double get = 1, put = 0, del = 0;   // the mix, normalised to sum 1
+  KeySpace keys;
+  int64_t value_bytes = 128;
+  std::vector<HttpTemplate> requests; // when set, replaces get/put/delete (weights = equal)
+};
+
+struct TokenBucketBudgetSpec {
+  double max_tokens = 10;
+  double token_ratio = 0.1;
+};
+struct RatioBudgetSpec {
+  double percent = 10;
+  double min_per_s = 10;
+  Duration ttl = std::chrono::seconds(10);
+};
+struct BudgetSpec {
+  enum class Kind { kTokenBucket, kRatio } kind = Kind::kTokenBucket;
+  TokenBucketBudgetSpec token_bucket;
+  RatioBudgetSpec ratio;
+};
+struct BreakerSpec {
+  int failures = 5;
+  Duration open_for = std::chrono::seconds(5);
+  int half_open_probes = 1;
+};
+struct AdaptiveThrottleSpec {
+  double k = 2.0;
+  Duration window = std::chrono::seconds(120);
+};
+
+struct Fleet {
+  std::string name = "clients";
+  int64_t instances = 1;
+  Duration start_spread = Duration::zero();
+  Arrival arrival;
+  Workload workload;
+  Duration timeout = std::chrono::seconds(1);  // per attempt
+  Duration deadline = Duration::zero();        // per request, 0 = none
+  RetryPolicy retry;
+  std::optional<BudgetSpec> budget;
+  std::optional<BreakerSpec> breaker;
+  std::optional<AdaptiveThrottleSpec> adaptive_throttle;
+  enum class Connections { kPerInstance, kShared } connections = Connections::kShared;
+  int pool_size = 64;                          // shared pool: max connections per target
+};
+
+struct Scenario {
+  std::string name;
+  Duration duration = std::chrono::seconds(60);
+  Duration bucket = std::chrono::seconds(1);
+  uint64_t seed = 1;
+  Target target;
+  std::vector<Fleet> fleets;
+  // Sections of later issues, kept as given so summary.json can echo them.
+  nlohmann::json faults = nlohmann::json::array();
+  nlohmann::json probes = nlohmann::json::array();
+  nlohmann::json monitors = nlohmann::json::array();
+  nlohmann::json durability = nullptr;
+  nlohmann::json gates = nlohmann::json::array();
+
+  nlohmann::json resolved;  // the scenario with every default filled in
+};
+
+}  // namespace herd

@@ -1,0 +1,387 @@
+// The JSON Schema (draft 2020-12) of scenario files, for `herd schema`,
+// editors and CI linters.
+//
+// Types, enums and descriptions are written here. Every "default" is taken
+// from what the real parser resolves for a scenario that leaves the field
+// out (kDefaultsProbe below), so the defaults stay in one place, scenario.h,
+// and the schema cannot drift from what herd does.
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/outcome.h"
+#include "policy/retry.h"
+#include "scenario/parse.h"
+
+namespace herd {
+namespace {
+
+using json = nlohmann::json;
+
+// Leaves out every optional field, and switches on every optional section
+// once, so that its resolved form holds each field's default.
+//   fleets[0]: nothing given (closed model, no budget/breaker/throttle)
+//   fleets[1]: every optional section present but empty
+//   fleets[2]: the open model without a rate, and the ratio budget
+//   fleets[3]: the open model without stages
+constexpr char kDefaultsProbe[] = R"({
+  "name": "defaults",
+  "target": {"launch": {"command": ["kvd"]}},
+  "fleets": [
+    {},
+    {"name": "sections", "budget": {}, "breaker": {}, "adaptive_throttle": {},
+     "workload": {"requests": [{}]}},
+    {"name": "open", "arrival": {"model": "open", "stages": [{"to": 1, "over": "1s"}]},
+     "budget": {"kind": "ratio"}},
+    {"name": "open-rate", "arrival": {"model": "open", "rate": 1}}
+  ]
+})";
+
+json ResolvedDefaults() {
+  Scenario scenario;
+  std::vector<ParseError> errors;
+  if (!ParseScenario(json::parse(kDefaultsProbe), &scenario, &errors)) {
+    // The probe is valid by construction (and a unit test parses it); this
+    // only fires if the parser and this file disagree.
+    std::string all;
+    for (const ParseError& e : errors) all += "\n  " + e.ToString();
+    throw std::logic_error("scenario schema: the defaults probe does not parse:" + all);
+  }
+  return scenario.resolved;
+}
+
+// ---------------------------------------------------------------------------
+// Building blocks.
+
+constexpr char kDurationPattern[] = R"(^\s*(0|([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|ms|s|m|h))\s*$)";
+constexpr char kNamePattern[] = R"(^[A-Za-z0-9][A-Za-z0-9._-]*$)";
+
+json Prop(json schema, std::string_view description) {
+  schema["description"] = description;
+  return schema;
+}
+
+json Prop(json schema, std::string_view description, const json& default_value) {
+  schema["description"] = description;
+  schema["default"] = default_value;
+  return schema;
+}
+
+json DurationType() { return {{"type", "string"}, {"pattern", kDurationPattern}}; }
+
+json IntegerType(int64_t minimum) { return {{"type", "integer"}, {"minimum", minimum}}; }
+
+json NumberType(double minimum, bool exclusive) {
+  return {{"type", "number"}, {exclusive ? "exclusiveMinimum" : "minimum", minimum}};
+}
+
+json EnumType(std::vector<std::string> names) { return {{"type", "string"}, {"enum", names}}; }
+
+json ObjectType(json properties, std::vector<std::string> required = {}) {
+  json schema = {
+      {"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+  if (!required.empty()) schema["required"] = required;
+  return schema;
+}
+
+json Nullable(json schema) {
+  schema["type"] = {schema["type"], "null"};
+  return schema;
+}
+
+// {"properties": {"a": false, "b": false}}: the listed fields must be absent.
+json Forbid(std::initializer_list<const char*> keys) {
+  json properties = json::object();
+  for (const char* key : keys) properties[key] = false;
+  return {{"properties", std::move(properties)}};
+}
+
+// if `key` == value then `then` else `otherwise`.
+json IfEquals(const char* key, const char* value, json then, json otherwise) {
+  json condition = {{"properties", {{key, {{"const", value}}}}}, {"required", {key}}};
+  return {{"if", std::move(condition)}, {"then", std::move(then)}, {"else", std::move(otherwise)}};
+}
+
+// Sections that later versions fill in; today only their empty forms parse.
+json LaterSection(std::string_view what, const json& default_value, bool is_array) {
+  json schema =
+      is_array ? json{{"type", {"array", "null"}}, {"maxItems", 0}} : json{{"type", "null"}};
+  return Prop(std::move(schema),
+              fmt::format("{} Not supported by this version of herd yet: only {} is accepted.",
+                          what, is_array ? "[] or null" : "null"),
+              default_value);
+}
+
+// ---------------------------------------------------------------------------
+// Sections.
+
+json TargetSchema(const json& d) {
+  const json& target = d.at("target");
+  const json& launch = target.at("launch");
+  json launch_schema = Prop(
+      ObjectType(
+          {{"command", Prop({{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}},
+                            "The program and its arguments. {port} is replaced by a free port.")},
+           {"replicas", Prop(IntegerType(1), "How many copies to start.", launch.at("replicas"))},
+           {"ready", Prop({{"type", "string"}, {"pattern", "^/"}},
+                          "HTTP path polled until it answers 200.", launch.at("ready"))},
+           {"ready_timeout", Prop(DurationType(), "How long to wait for ready (more than 0s).",
+                                  launch.at("ready_timeout"))}},
+          {"command"}),
+      "A target herd starts itself; exactly one of launch, url and model.");
+  launch_schema["type"] = {"object", "null"};
+
+  json schema = ObjectType(
+      {{"launch", std::move(launch_schema)},
+       {"url",
+        Prop({{"type", {"string", "null"}},
+              {"pattern", R"(^(http://)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}(/.*)?$)"}},
+             "A service already running: host:port or http://host:port[/path]; exactly "
+             "one of launch, url and model.")},
+       {"model",
+        Prop({{"type", {"object", "null"}},
+              {"properties",
+               {{"latency", {{"type", "string"}, {"description", "Each latency term: a duration or a uniform range like \"0ms-100ms\"."}}},
+                {"latency_terms", {{"type", "integer"}, {"minimum", 1}, {"maximum", 16}, {"description", "Latency is the sum of this many terms (the book's simulator: 2)."}}},
+                {"servers", {{"type", "integer"}, {"minimum", 0}, {"description", "Workers serving a FIFO queue; 0 = unlimited."}}},
+                {"error_rate", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", "Share of requests that fail."}}},
+                {"error", {{"type", "string"}, {"description", "The outcome of a failed request, e.g. server_error, shed, throttled."}}},
+                {"retry_after", {{"type", "string"}, {"description", "Retry-After sent with errors."}}}}},
+              {"additionalProperties", false}},
+             "A simulated server on herd's own clock (virtual time): exactly one of launch, url and model.")},
+       {"protocol",
+        Prop(EnumType({"http", "grpc"}), "How fleets talk to the target.", target.at("protocol"))},
+       {"allow_remote", Prop({{"type", "boolean"}},
+                             "Allow a url that is not on this machine (herd refuses others: it "
+                             "is a load generator).",
+                             target.at("allow_remote"))}});
+  json object_only = {{"type", "object"}};
+  json null_only = {{"type", "null"}};
+  schema["oneOf"] = {
+      {{"required", {"launch"}},
+       {"properties", {{"launch", object_only}, {"url", null_only}, {"model", null_only}}}},
+      {{"required", {"url"}},
+       {"properties", {{"url", {{"type", "string"}}}, {"launch", null_only}, {"model", null_only}}}},
+      {{"required", {"model"}},
+       {"properties", {{"model", object_only}, {"launch", null_only}, {"url", null_only}}}}};
+  return Prop(std::move(schema), "What the fleets hammer.");
+}
+
+// `open` has no rate given, `open_rate` no stages.
+json ArrivalSchema(const json& closed, const json& open, const json& open_rate) {
+  json stage =
+      ObjectType({{"to", Prop(NumberType(0, false), "Requests/s reached at the end of the stage.")},
+                  {"over", Prop(DurationType(), "How long the linear ramp takes.")}},
+                 {"to", "over"});
+  json schema = ObjectType(
+      {{"model", Prop(EnumType({"closed", "open"}),
+                      "closed: each instance sends, waits for the result, thinks, repeats. "
+                      "open: requests arrive at a rate whatever the answers (no coordinated "
+                      "omission).",
+                      closed.at("model"))},
+       {"requests_per_instance", Prop(IntegerType(0),
+                                      "Closed model: requests each instance "
+                                      "makes; 0 = until the run ends.",
+                                      closed.at("requests_per_instance"))},
+       {"think", Prop(DurationType(), "Closed model: pause between an instance's requests.",
+                      closed.at("think"))},
+       {"rate",
+        Prop(NumberType(0, false), "Open model: requests/s for the whole fleet.", open.at("rate"))},
+       {"stages", Prop({{"type", "array"}, {"items", std::move(stage)}},
+                       "Open model: linear ramps after `rate`, e.g. [{\"to\": 8000, \"over\": "
+                       "\"60s\"}].",
+                       open_rate.at("stages"))},
+       {"spacing",
+        Prop(EnumType({"uniform", "poisson"}),
+             "Open model: gaps between arrivals, even or exponential.", open.at("spacing"))}});
+  json needs_load = {
+      {"anyOf",
+       {{{"required", {"rate"}}, {"properties", {{"rate", {{"exclusiveMinimum", 0}}}}}},
+        {{"required", {"stages"}}, {"properties", {{"stages", {{"minItems", 1}}}}}}}}};
+  json open_rules = Forbid({"requests_per_instance", "think"});
+  open_rules["allOf"] = {std::move(needs_load)};
+  json if_open =
+      IfEquals("model", "open", std::move(open_rules), Forbid({"rate", "stages", "spacing"}));
+  schema.update(if_open);
+  return Prop(std::move(schema), "When requests start.", closed);
+}
+
+json WorkloadSchema(const json& workload, const json& request) {
+  const json& keys = workload.at("keys");
+  const json& mix = workload.at("mix");
+  json weight = NumberType(0, false);
+  json mix_schema = ObjectType({{"get", Prop(weight, "Weight of GET.", mix.at("get"))},
+                                {"put", Prop(weight, "Weight of PUT.", mix.at("put"))},
+                                {"delete", Prop(weight, "Weight of DELETE.", mix.at("delete"))}});
+  json keys_schema = ObjectType(
+      {{"count", Prop(IntegerType(1), "Number of distinct keys.", keys.at("count"))},
+       {"distribution",
+        Prop({{"type", "string"},
+              {"pattern", R"(^(uniform|sequential|zipf|zipf:[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)$)"}},
+             "Which keys requests pick: uniform, sequential, or zipf:S (S > 0; \"zipf\" is "
+             "zipf:1.1).",
+             keys.at("distribution"))},
+       {"prefix", Prop({{"type", "string"}}, "Keys are prefix + number.", keys.at("prefix"))}});
+  json request_schema = ObjectType(
+      {{"method",
+        Prop({{"type", "string"}, {"minLength", 1}}, "HTTP method.", request.at("method"))},
+       {"path", Prop({{"type", "string"}, {"pattern", "^/[^\\s]*$"}},
+                     "Request path; may use {key}.", request.at("path"))},
+       {"headers", Prop({{"type", "object"}, {"additionalProperties", {{"type", "string"}}}},
+                        "Extra headers.", request.at("headers"))},
+       {"body", Prop({{"type", "string"}},
+                     "Body; may use {key} {value} {key_b64} {value_b64} {instance} {seq}.",
+                     request.at("body"))}});
+  json schema = ObjectType(
+      {{"mix", Prop(std::move(mix_schema),
+                    "Weights of GET, PUT and DELETE (normalised; a weight left out of a given "
+                    "mix is 0; not all zero).",
+                    mix)},
+       {"keys", Prop(std::move(keys_schema), "The key space.", keys)},
+       {"value_bytes", Prop(IntegerType(0), "Size of PUT values.", workload.at("value_bytes"))},
+       {"requests", Prop({{"type", "array"}, {"items", std::move(request_schema)}},
+                         "HTTP request templates for targets other than kvd; when given they "
+                         "replace the mix (picked with equal weights). HTTP only.",
+                         workload.at("requests"))}});
+  return Prop(std::move(schema), "What requests do.", workload);
+}
+
+json RetrySchema(const json& retry) {
+  std::vector<std::string> strategies;
+  for (int i = 0; i <= static_cast<int>(Strategy::kDecorrelated); ++i) {
+    strategies.emplace_back(StrategyName(static_cast<Strategy>(i)));
+  }
+  std::vector<std::string> outcomes;
+  for (std::string_view name : kOutcomeNames) {
+    if (name != OutcomeName(Outcome::kOk)) outcomes.emplace_back(name);
+  }
+  json schema = ObjectType(
+      {{"strategy", Prop(EnumType(strategies),
+                         "Delay before retry n: none, immediate (0), fixed (delay), exponential "
+                         "min(cap, base*2^(n-1)), book-jitter base + U[0, 3*min(cap, "
+                         "base*2^(n-1))), full-jitter U[0, min(cap, base*2^n)), equal-jitter "
+                         "v/2 + U[0, v/2), decorrelated min(cap, U[base, 3*previous)).",
+                         retry.at("strategy"))},
+       {"base", Prop(DurationType(), "Exponential family: first delay.", retry.at("base"))},
+       {"cap", Prop(DurationType(), "Exponential family: largest delay.", retry.at("cap"))},
+       {"delay", Prop(DurationType(), "fixed: the delay.", retry.at("delay"))},
+       {"max_attempts", Prop(IntegerType(0),
+                             "Attempts per request including the first; 0 = "
+                             "unbounded.",
+                             retry.at("max_attempts"))},
+       {"on", Prop({{"type", "array"}, {"items", EnumType(outcomes)}, {"uniqueItems", true}},
+                   "Outcomes that are retried; [] retries nothing.", retry.at("on"))},
+       {"honor_retry_after",
+        Prop({{"type", "boolean"}},
+             "Wait what Retry-After (or grpc-retry-pushback-ms) says instead of the backoff.",
+             retry.at("honor_retry_after"))}});
+  return Prop(std::move(schema), "How failed attempts are retried.", retry);
+}
+
+json BudgetSchema(const json& token_bucket, const json& ratio, const json& default_value) {
+  json schema = ObjectType(
+      {{"kind", Prop(EnumType({"token_bucket", "ratio"}),
+                     "token_bucket: gRPC retryThrottling; ratio: retries at most `percent` of "
+                     "requests over `ttl`, plus min_per_s.",
+                     token_bucket.at("kind"))},
+       {"max_tokens", Prop(NumberType(0, true), "token_bucket: tokens at the start and at most.",
+                           token_bucket.at("max_tokens"))},
+       {"token_ratio", Prop(NumberType(0, true), "token_bucket: tokens a success gives back.",
+                            token_bucket.at("token_ratio"))},
+       {"percent", Prop({{"type", "number"}, {"minimum", 0}, {"maximum", 100}},
+                        "ratio: retries as a percentage of requests.", ratio.at("percent"))},
+       {"min_per_s",
+        Prop(NumberType(0, false), "ratio: retries/s always allowed.", ratio.at("min_per_s"))},
+       {"ttl", Prop(DurationType(), "ratio: the window requests are counted over (more than 0s).",
+                    ratio.at("ttl"))}});
+  schema.update(IfEquals("kind", "ratio", Forbid({"max_tokens", "token_ratio"}),
+                         Forbid({"percent", "min_per_s", "ttl"})));
+  return Prop(Nullable(std::move(schema)), "A retry budget per instance; null = none.",
+              default_value);
+}
+
+json FleetSchema(const json& d) {
+  const json& fleet = d.at("fleets").at(0);
+  const json& sections = d.at("fleets").at(1);
+  const json& open = d.at("fleets").at(2);
+  const json& open_rate = d.at("fleets").at(3);
+  const json& breaker = sections.at("breaker");
+  const json& throttle = sections.at("adaptive_throttle");
+  json properties = {
+      {"name", Prop({{"type", "string"}, {"pattern", kNamePattern}, {"maxLength", 100}},
+                    "Unique within the scenario.", fleet.at("name"))},
+      {"instances", Prop(IntegerType(1), "Simulated clients, each with its own policy state.",
+                         fleet.at("instances"))},
+      {"start_spread", Prop(DurationType(), "Instances start spread evenly over this time.",
+                            fleet.at("start_spread"))},
+      {"arrival", ArrivalSchema(fleet.at("arrival"), open.at("arrival"), open_rate.at("arrival"))},
+      {"workload",
+       WorkloadSchema(fleet.at("workload"), sections.at("workload").at("requests").at(0))},
+      {"timeout", Prop(DurationType(), "Per attempt (more than 0s).", fleet.at("timeout"))},
+      {"deadline",
+       Prop(DurationType(), "Per request, backoff included; 0s = none.", fleet.at("deadline"))},
+      {"retry", RetrySchema(fleet.at("retry"))},
+      {"budget", BudgetSchema(sections.at("budget"), open.at("budget"), fleet.at("budget"))},
+      {"breaker",
+       Prop(Nullable(ObjectType(
+                {{"failures", Prop(IntegerType(1), "Consecutive failures that open it.",
+                                   breaker.at("failures"))},
+                 {"open_for", Prop(DurationType(), "Time it fails fast before probing.",
+                                   breaker.at("open_for"))},
+                 {"half_open_probes", Prop(IntegerType(1), "Attempts let through to probe.",
+                                           breaker.at("half_open_probes"))}})),
+            "A circuit breaker per instance; null = none.", fleet.at("breaker"))},
+      {"adaptive_throttle",
+       Prop(Nullable(ObjectType({{"k", Prop(NumberType(0, true),
+                                            "Accepts multiplier: reject with probability "
+                                            "max(0, (requests - k*accepts)/(requests+1)).",
+                                            throttle.at("k"))},
+                                 {"window", Prop(DurationType(), "The window counts are kept over.",
+                                                 throttle.at("window"))}})),
+            "Client-side adaptive throttling (SRE book); null = none.",
+            fleet.at("adaptive_throttle"))},
+      {"connections",
+       Prop(EnumType({"per_instance", "shared"}),
+            "Each instance its own connection, or a shared pool.", fleet.at("connections"))},
+      {"pool_size",
+       Prop(IntegerType(1), "Shared pool: connections per target at most.", fleet.at("pool_size"))},
+  };
+  return ObjectType(std::move(properties));
+}
+
+}  // namespace
+
+nlohmann::json ScenarioSchema() {
+  const json d = ResolvedDefaults();
+  json properties = {
+      {"$schema", Prop({{"type", "string"}}, "Where editors find this schema; ignored by herd.")},
+      {"name", Prop({{"type", "string"}, {"pattern", kNamePattern}, {"maxLength", 100}},
+                    "Names the run's report directory: letters, digits, '-', '_', '.'.")},
+      {"duration", Prop(DurationType(), "How long fleets run (more than 0s).", d.at("duration"))},
+      {"bucket",
+       Prop(DurationType(), "Time-series interval, 10ms up to the duration.", d.at("bucket"))},
+      {"seed", Prop(IntegerType(0), "Seeds every instance's random stream: same seed, same run.",
+                    d.at("seed"))},
+      {"target", TargetSchema(d)},
+      {"fleets", Prop({{"type", "array"}, {"items", FleetSchema(d)}, {"minItems", 1}},
+                      "Groups of identical simulated clients.")},
+      {"faults", LaterSection("Faults on a timeline.", d.at("faults"), true)},
+      {"probes", LaterSection("Health probes.", d.at("probes"), true)},
+      {"monitors", LaterSection("Process and Prometheus monitors.", d.at("monitors"), true)},
+      {"durability",
+       LaterSection("A cohort of unique writes read back at the end.", d.at("durability"), false)},
+      {"gates", LaterSection("CI verdict thresholds.", d.at("gates"), true)},
+  };
+  json schema = ObjectType(std::move(properties), {"name", "target", "fleets"});
+  schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  schema["title"] = "herd scenario";
+  schema["description"] =
+      "A herd scenario: fleets of retrying clients, a target, and what to measure. JSON with "
+      "// and /* */ comments.";
+  return schema;
+}
+
+}  // namespace herd
