@@ -1,25 +1,52 @@
-// herd's command line. Issue 2 lays the foundation: only `herd version` so
-// far; `run`, `validate`, `schema`, `report` and `compare` arrive with the
-// harness (see DESIGN.md).
+// herd's command line: run, validate, schema, version (DESIGN.md). Exit
+// codes: 0 pass, 99 a gate failed, 2 invalid input, 1 the run could not be
+// carried out, 130 interrupted.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/run.h"
 #include "herd/version.h"
+#include "scenario/parse.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"herd: fleets of retrying clients against a faulty service"};
   app.require_subcommand(1);
+  int rc = 0;
+
+  herd::RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "run a scenario and write its run directory");
+  run_cmd->add_option("scenario", run.scenario_path, "scenario file (JSON with comments)")->required();
+  run_cmd->add_option("--out", run.out, "run directory (default reports/<name>-<UTC time>)");
+  run_cmd->add_option("--set", run.overrides, "override a field: --set fleets[0].instances=200")
+      ->take_all();
+  run_cmd->add_option("--seed", run.seed, "the run's seed (overrides the scenario's)");
+  run_cmd->add_option("--duration", run.duration, "how long the fleets run (overrides the scenario's)");
+  run_cmd->add_flag("--quiet,-q", run.quiet, "no progress or closing line");
+  run_cmd->add_flag("--real-time", run.real_time, "run a model target on the wall clock, not virtual time");
+  run_cmd->callback([&] { rc = herd::RunCommand(run); });
+
+  std::string validate_path;
+  std::vector<std::string> validate_overrides;
+  auto* validate = app.add_subcommand("validate", "check a scenario without running it (exit 2 if invalid)");
+  validate->add_option("scenario", validate_path, "scenario file")->required();
+  validate->add_option("--set", validate_overrides, "override a field, as for run")->take_all();
+  validate->callback([&] { rc = herd::ValidateCommand(validate_path, validate_overrides); });
+
+  auto* schema = app.add_subcommand("schema", "print the scenario format's JSON Schema");
+  schema->callback([] { fmt::print("{}\n", herd::ScenarioSchema().dump(2)); });
+
   auto* version = app.add_subcommand("version", "print herd's version, revision and build date");
   version->callback([] {
     fmt::print("herd {} (revision {}, built {})\n", herd::build::kVersion, herd::build::kRevision,
                herd::build::kDate);
   });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 uses 106/109 etc.; DESIGN.md says bad input is exit 2.
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    // CLI11's own codes (106, 109, ...) are not herd's: bad usage is input.
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
-  return 0;
+  return rc;
 }

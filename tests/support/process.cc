@@ -311,7 +311,17 @@ long ProcessRssKb(pid_t pid) {
 
 std::string KvdBinary() {
   const char* bin = std::getenv("KVD_BIN");
-  return bin && *bin ? bin : "";
+  return bin && *bin ? bin : HERD_TEST_KVD_BIN;
+}
+
+std::string HerdBinary() {
+  const char* bin = std::getenv("HERD_BIN");
+  return bin && *bin ? bin : HERD_TEST_HERD_BIN;
+}
+
+std::filesystem::path SourceDir() {
+  const char* dir = std::getenv("HERD_SOURCE_DIR");
+  return dir && *dir ? dir : HERD_TEST_SOURCE_DIR;
 }
 
 // ---- KvdProcess -------------------------------------------------------------

@@ -111,7 +111,11 @@ std::string ReadFileText(const std::filesystem::path& path);
 long ProcessRssKb(pid_t pid);
 
 // The kvd binary: $KVD_BIN (set by CTest).
+// The binaries under test and the source tree: from KVD_BIN, HERD_BIN and
+// HERD_SOURCE_DIR when set, else where the build put them.
 std::string KvdBinary();
+std::string HerdBinary();
+std::filesystem::path SourceDir();
 
 // kvd, started on loopback with any free ports.
 class KvdProcess {

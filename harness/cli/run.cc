@@ -1,0 +1,276 @@
+#include "cli/run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "engine/engine.h"
+#include "engine/scheduler.h"
+#include "measure/timeseries.h"
+#include "report/run_dir.h"
+#include "report/summary.h"
+#include "scenario/parse.h"
+#include "target/launcher.h"
+#include "transport/http.h"
+#include "transport/model.h"
+
+namespace herd {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kExitPass = 0, kExitCannotRun = 1, kExitInvalid = 2, kExitInterrupted = 130;
+
+void PrintErrors(const std::string& path, const std::vector<ParseError>& errors) {
+  for (const ParseError& e : errors) std::fprintf(stderr, "herd: %s: %s\n", path.c_str(), e.ToString().c_str());
+}
+
+bool Load(const std::string& path, const std::vector<std::string>& overrides, Scenario* s) {
+  std::vector<ParseError> errors;
+  if (!LoadScenario(path, overrides, s, &errors)) {
+    PrintErrors(path, errors);
+    return false;
+  }
+  return true;
+}
+
+// "http://127.0.0.1:8080/..." or "127.0.0.1:8080" -> host, "host:port".
+bool SplitUrl(const std::string& url, std::string* host, std::string* hostport) {
+  std::string rest = url;
+  if (auto scheme = rest.find("://"); scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  rest = rest.substr(0, rest.find('/'));
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = rest.substr(0, colon);
+  *hostport = rest;
+  return true;
+}
+
+std::string UtcNow() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
+                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+// One line a second on a terminal: what the last second looked like.
+class Progress {
+ public:
+  Progress(const TimeSeries& series, bool enabled) : series_(series), enabled_(enabled) {}
+  void Maybe(Duration now) {
+    if (!enabled_ || now < next_) return;
+    next_ = now + std::chrono::seconds(1);
+    const auto per_bucket = std::max<int64_t>(1, std::chrono::seconds(1) / series_.width());
+    const int64_t last = now / series_.width();  // the bucket being filled
+    const size_t from = static_cast<size_t>(std::max<int64_t>(0, last - per_bucket));
+    const size_t to = static_cast<size_t>(std::max<int64_t>(0, last));
+    BucketCounts c;
+    Histogram lat;
+    for (size_t f = 0; f < series_.fleets(); ++f) {
+      c.Add(series_.Total(f, from, to));
+      lat.Merge(series_.TotalAttemptLatency(f, from, to));
+    }
+    uint64_t errors = 0;
+    for (int i = 0; i < kOutcomes; ++i) {
+      if (!IsSuccess(static_cast<Outcome>(i))) errors += c.outcomes[i];
+    }
+    std::fprintf(stderr, "%6.0fs  offered %7llu/s  attempts %7llu/s  ok %7llu/s  errors %7llu/s  p99 %8.2f ms  in flight %lld\n",
+                 ToSeconds(now), static_cast<unsigned long long>(c.offered),
+                 static_cast<unsigned long long>(c.attempts),
+                 static_cast<unsigned long long>(c.outcomes[0] + c.outcomes[1]),
+                 static_cast<unsigned long long>(errors), static_cast<double>(lat.Quantile(0.99)) / 1e6,
+                 static_cast<long long>(c.in_flight));
+  }
+
+ private:
+  const TimeSeries& series_;
+  bool enabled_;
+  Duration next_ = std::chrono::seconds(1);
+};
+
+Duration LongestTimeout(const Scenario& s) {
+  Duration longest = std::chrono::seconds(1);
+  for (const Fleet& f : s.fleets) longest = std::max(longest, f.timeout);
+  return std::min<Duration>(longest, std::chrono::seconds(30));
+}
+
+}  // namespace
+
+int ValidateCommand(const std::string& path, const std::vector<std::string>& overrides) {
+  Scenario s;
+  if (!Load(path, overrides, &s)) return kExitInvalid;
+  std::printf("%s: valid (%zu fleet%s, %s)\n", path.c_str(), s.fleets.size(),
+              s.fleets.size() == 1 ? "" : "s", FormatDuration(s.duration).c_str());
+  return kExitPass;
+}
+
+int RunCommand(const RunOptions& o) {
+  std::vector<std::string> overrides = o.overrides;
+  if (o.seed) overrides.push_back(fmt::format("seed={}", *o.seed));
+  if (!o.duration.empty()) overrides.push_back("duration=" + o.duration);
+  Scenario scenario;
+  if (!Load(o.scenario_path, overrides, &scenario)) return kExitInvalid;
+  const Target& target = scenario.target;
+
+  // Refuse what cannot run before anything starts.
+  std::optional<ModelSpec> model;
+  if (!target.model.is_null()) {
+    ModelSpec m;
+    std::string why;
+    if (!ParseModelSpec(target.model, &m, &why)) {
+      std::fprintf(stderr, "herd: %s: target.model.%s\n", o.scenario_path.c_str(), why.c_str());
+      return kExitInvalid;
+    }
+    model = m;
+  }
+  if (!model && target.protocol == Target::Protocol::kGrpc) {
+    std::fprintf(stderr, "herd: %s: target.protocol: \"grpc\" is not supported by this herd yet; use \"http\"\n",
+                 o.scenario_path.c_str());
+    return kExitInvalid;
+  }
+  if (!model && !target.launch) {
+    std::string host, hostport;
+    if (!SplitUrl(target.url, &host, &hostport)) {
+      std::fprintf(stderr, "herd: %s: target.url: expected http://host:port, got \"%s\"\n",
+                   o.scenario_path.c_str(), target.url.c_str());
+      return kExitInvalid;
+    }
+    if (!IsLoopbackHost(host) && !target.allow_remote) {
+      std::fprintf(stderr,
+                   "herd: %s: target.url: %s is not a loopback address; herd only hammers other "
+                   "machines when the scenario says \"allow_remote\": true\n",
+                   o.scenario_path.c_str(), host.c_str());
+      return kExitInvalid;
+    }
+  }
+
+  RunDir dir;
+  std::string error;
+  const fs::path out = o.out.empty() ? RunDir::DefaultPath("reports", scenario.name) : fs::path(o.out);
+  if (!RunDir::Create(out, &dir, &error)) {
+    std::fprintf(stderr, "herd: %s\n", error.c_str());
+    return kExitCannotRun;
+  }
+
+  RunFacts facts;
+  facts.started_at = UtcNow();
+  std::vector<std::string> names;
+  for (const Fleet& f : scenario.fleets) names.push_back(f.name);
+  TimeSeries series(scenario.bucket, names);
+  const bool show_progress = !o.quiet && ::isatty(2);
+
+  // The target.
+  std::unique_ptr<Launcher> launcher;
+  std::vector<std::string> addresses;
+  if (model) {
+    facts.target = {{"kind", "model"}, {"model", target.model}};
+  } else if (target.launch) {
+    launcher = std::make_unique<Launcher>(*target.launch, target.protocol, dir.path());
+    if (!o.quiet) std::fprintf(stderr, "herd: starting %d replica(s) of %s\n", target.launch->replicas,
+                               target.launch->command[0].c_str());
+    if (!launcher->Start(&error)) {
+      std::fprintf(stderr, "herd: %s\n", error.c_str());
+      json summary = {{"name", scenario.name}, {"verdict", "error"}, {"error", error},
+                      {"scenario", scenario.resolved}};
+      dir.Write("summary.json", summary.dump(2) + "\n", &error);
+      return kExitCannotRun;
+    }
+    addresses = launcher->Addresses();
+    facts.target = {{"kind", "launch"}, {"addresses", addresses}};
+  } else {
+    std::string host, hostport;
+    SplitUrl(target.url, &host, &hostport);
+    addresses = {hostport};
+    facts.target = {{"kind", "url"}, {"addresses", addresses}};
+  }
+
+  asio::io_context ioc(1);
+  Scheduler scheduler;
+  std::unique_ptr<Transport> transport;
+  if (model) {
+    transport = std::make_unique<ModelTransport>(scheduler, *model, scenario.seed);
+  } else {
+    HttpTargetSpec spec;
+    for (const auto& a : addresses) spec.base_urls.push_back("http://" + a);
+    spec.shared_pool = scenario.fleets[0].connections == Fleet::Connections::kShared;
+    spec.pool_size = scenario.fleets[0].pool_size;
+    transport = std::make_unique<HttpTransport>(ioc, scheduler, spec);
+  }
+  Engine engine(scenario, scheduler, *transport, series);
+  const Duration grace = LongestTimeout(scenario);
+  bool interrupted = false;
+
+  if (model && !o.real_time) {
+    // A what-if run: virtual time, as fast as the CPU goes.
+    facts.virtual_time = true;
+    engine.Start();
+    scheduler.RunUntil(scenario.duration);
+    engine.Stop();
+    scheduler.RunUntil(scenario.duration + grace);
+    facts.elapsed = scenario.duration;
+  } else {
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (!ec) interrupted = true;
+    });
+    Progress progress(series, show_progress);
+    scheduler.UseRealClock(std::chrono::steady_clock::now());
+    engine.Start();
+    Duration stop_at{};
+    for (;;) {
+      const Duration now = scheduler.Fresh();
+      if (!engine.stopped() && (now >= scenario.duration || interrupted)) {
+        engine.Stop();
+        stop_at = now;
+      }
+      if (engine.stopped() && (engine.in_flight() == 0 || now >= stop_at + grace || interrupted)) break;
+      scheduler.RunDue();
+      progress.Maybe(now);
+      series.Seal(now - std::chrono::seconds(2));
+      Duration wait = std::chrono::milliseconds(20);
+      if (!scheduler.empty()) wait = std::min(wait, scheduler.next() - scheduler.Fresh());
+      if (wait.count() > 0) ioc.run_one_for(wait);
+      ioc.poll();
+    }
+    facts.elapsed = stop_at;
+  }
+  facts.interrupted = interrupted;
+
+  if (launcher) {
+    launcher->Stop(std::chrono::seconds(5));
+    json replicas = json::array();
+    for (const Replica& r : launcher->replicas()) {
+      replicas.push_back({{"http", r.http}, {"grpc", r.grpc}, {"exit_status", r.exit_status},
+                          {"stderr", r.stderr_path.filename().string()}});
+    }
+    facts.target["replicas"] = replicas;
+  }
+
+  bool ok = dir.Write("timeseries.csv", series.Csv(), &error);
+  for (size_t f = 0; ok && f < series.fleets(); ++f) {
+    ok = dir.Write("histograms/" + series.fleet_name(f) + ".txt", HistogramsText(series, f), &error);
+  }
+  json summary = BuildSummary(scenario, series, facts);
+  ok = ok && dir.Write("summary.json", summary.dump(2) + "\n", &error);
+  if (!ok) {
+    std::fprintf(stderr, "herd: writing the run directory: %s\n", error.c_str());
+    return kExitCannotRun;
+  }
+  if (!o.quiet) {
+    const json& t = summary["totals"];
+    std::fprintf(stderr, "herd: %s: offered %s, attempts %s (amplification %.2f), succeeded %s; report in %s\n",
+                 scenario.name.c_str(), t["offered"].dump().c_str(), t["attempts"].dump().c_str(),
+                 t["amplification"].get<double>(), t["succeeded"].dump().c_str(), dir.path().c_str());
+  }
+  return interrupted ? kExitInterrupted : kExitPass;
+}
+
+}  // namespace herd

@@ -1,0 +1,85 @@
+#include "report/summary.h"
+
+#include <fmt/format.h>
+
+#include "herd/version.h"
+
+namespace herd {
+
+using nlohmann::json;
+
+namespace {
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+json CountsJson(const BucketCounts& c) {
+  json outcomes = json::object();
+  for (int i = 0; i < kOutcomes; ++i) outcomes[std::string(kOutcomeNames[i])] = c.outcomes[i];
+  return {{"offered", c.offered},       {"attempts", c.attempts},
+          {"retries", c.retries},       {"outcomes", outcomes},
+          {"succeeded", c.succeeded},   {"failed", c.failed},
+          {"abandoned", c.abandoned},   {"budget_denied", c.budget_denied},
+          {"breaker_rejected", c.breaker_rejected}, {"client_throttled", c.client_throttled}};
+}
+
+}  // namespace
+
+json LatencyJson(const Histogram& h) {
+  return {{"count", h.count()},
+          {"mean", h.mean() / 1e6},
+          {"p50", Ms(h.Quantile(0.5))},
+          {"p90", Ms(h.Quantile(0.9))},
+          {"p99", Ms(h.Quantile(0.99))},
+          {"p999", Ms(h.Quantile(0.999))},
+          {"max", Ms(h.max())}};
+}
+
+json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunFacts& facts) {
+  const double seconds = std::max(1e-9, ToSeconds(facts.elapsed));
+  json fleets = json::array();
+  BucketCounts all;
+  for (size_t f = 0; f < series.fleets(); ++f) {
+    BucketCounts c = series.Total(f);
+    all.Add(c);
+    json fleet = {{"name", series.fleet_name(f)},
+                  {"instances", scenario.fleets[f].instances},
+                  {"totals", CountsJson(c)},
+                  {"unfinished", c.offered - c.succeeded - c.failed - c.abandoned},
+                  {"amplification", c.offered ? static_cast<double>(c.attempts) / static_cast<double>(c.offered) : 0.0},
+                  {"rates_per_s", {{"offered", c.offered / seconds},
+                                   {"attempts", c.attempts / seconds},
+                                   {"goodput", c.succeeded / seconds}}},
+                  {"latency_ms", {{"attempt", LatencyJson(series.TotalAttemptLatency(f))},
+                                  {"e2e", LatencyJson(series.TotalE2eLatency(f))}}}};
+    fleets.push_back(std::move(fleet));
+  }
+  json totals = CountsJson(all);
+  totals["amplification"] =
+      all.offered ? static_cast<double>(all.attempts) / static_cast<double>(all.offered) : 0.0;
+  return {{"herd", {{"version", build::kVersion}, {"revision", build::kRevision}, {"build_date", build::kDate}}},
+          {"name", scenario.name},
+          {"seed", scenario.seed},
+          {"started_at", facts.started_at},
+          {"elapsed_s", ToSeconds(facts.elapsed)},
+          {"virtual_time", facts.virtual_time},
+          {"interrupted", facts.interrupted},
+          {"bucket_s", ToSeconds(series.width())},
+          {"buckets", series.buckets()},
+          {"target", facts.target},
+          {"totals", totals},
+          {"fleets", fleets},
+          {"gates", json::array()},
+          {"verdict", facts.interrupted ? "interrupted" : "pass"},
+          {"scenario", scenario.resolved}};
+}
+
+std::string HistogramsText(const TimeSeries& series, size_t fleet) {
+  std::string out = "# t_s<TAB>attempt latency<TAB>e2e latency, each Histogram::Serialize in nanoseconds\n";
+  for (size_t b = 0; b < series.buckets(); ++b) {
+    fmt::format_to(std::back_inserter(out), "{:.3f}\t{}\t{}\n", ToSeconds(series.width()) * static_cast<double>(b),
+                   series.attempt_latency(fleet, b).Serialize(), series.e2e_latency(fleet, b).Serialize());
+  }
+  return out;
+}
+
+}  // namespace herd

@@ -1,0 +1,69 @@
+// Launcher starts the target processes a scenario asks for ("launch"), tells
+// the fleets where they listen, and stops them at the end.
+//
+// Each replica runs the launch command with these placeholders replaced:
+//   {port}      a free loopback port picked for it
+//   {replica}   its index, 0, 1, ...
+//   {data_dir}  a directory of its own inside the run directory
+// Its stdout and stderr go to target-<i>.stdout / .stderr in the run
+// directory. If its first stdout line is kvd's ready line
+// ({"http":"127.0.0.1:40123","grpc":...}), the addresses come from there, so
+// nothing races for ports; otherwise from {port}. Then `ready` is polled
+// until it answers 200 or `ready_timeout` passes.
+//
+// Stop sends SIGTERM, waits `grace`, then SIGKILL.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "scenario/scenario.h"
+
+namespace herd {
+
+struct Replica {
+  pid_t pid = -1;
+  std::string http;  // host:port, or empty
+  std::string grpc;  // host:port, or empty
+  std::filesystem::path stderr_path;
+  int exit_status = -1;  // after Stop: exit code, or 128 + signal
+};
+
+class Launcher {
+ public:
+  Launcher(const LaunchSpec& spec, Target::Protocol protocol, std::filesystem::path run_dir);
+  ~Launcher();  // stops whatever still runs
+
+  // Starts every replica and waits until each is ready. On failure, stops
+  // what it started and sets *error (with the tail of the replica's stderr).
+  bool Start(std::string* error);
+  void Stop(Duration grace);
+
+  const std::vector<Replica>& replicas() const { return replicas_; }
+  // The address the fleets use for each replica, for the scenario's protocol.
+  std::vector<std::string> Addresses() const;
+
+ private:
+  bool StartOne(int index, std::string* error);
+  bool WaitReady(Replica& r, int index, std::string* error);
+
+  LaunchSpec spec_;
+  Target::Protocol protocol_;
+  std::filesystem::path run_dir_;
+  std::vector<Replica> replicas_;
+};
+
+// Resolves the program of a launch command: as given when it contains a
+// '/', else from PATH, else (for herd's own "kvd") next to the herd binary.
+std::string ResolveProgram(const std::string& name);
+
+// The last `lines` lines of a file (for error messages).
+std::string TailOfFile(const std::filesystem::path& path, int lines);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace herd
