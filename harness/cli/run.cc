@@ -18,6 +18,7 @@
 #include "report/summary.h"
 #include "scenario/parse.h"
 #include "target/launcher.h"
+#include "transport/grpc.h"
 #include "transport/http.h"
 #include "transport/model.h"
 
@@ -65,7 +66,7 @@ std::string UtcNow() {
 class Progress {
  public:
   Progress(const TimeSeries& series, bool enabled) : series_(series), enabled_(enabled) {}
-  void Maybe(Duration now) {
+  void Maybe(Duration now, int64_t in_flight) {
     if (!enabled_ || now < next_) return;
     next_ = now + std::chrono::seconds(1);
     const auto per_bucket = std::max<int64_t>(1, std::chrono::seconds(1) / series_.width());
@@ -87,7 +88,7 @@ class Progress {
                  static_cast<unsigned long long>(c.attempts),
                  static_cast<unsigned long long>(c.outcomes[0] + c.outcomes[1]),
                  static_cast<unsigned long long>(errors), static_cast<double>(lat.Quantile(0.99)) / 1e6,
-                 static_cast<long long>(c.in_flight));
+                 static_cast<long long>(in_flight));
   }
 
  private:
@@ -130,11 +131,6 @@ int RunCommand(const RunOptions& o) {
       return kExitInvalid;
     }
     model = m;
-  }
-  if (!model && target.protocol == Target::Protocol::kGrpc) {
-    std::fprintf(stderr, "herd: %s: target.protocol: \"grpc\" is not supported by this herd yet; use \"http\"\n",
-                 o.scenario_path.c_str());
-    return kExitInvalid;
   }
   if (!model && !target.launch) {
     std::string host, hostport;
@@ -197,6 +193,12 @@ int RunCommand(const RunOptions& o) {
   std::unique_ptr<Transport> transport;
   if (model) {
     transport = std::make_unique<ModelTransport>(scheduler, *model, scenario.seed);
+  } else if (target.protocol == Target::Protocol::kGrpc) {
+    const Fleet& f0 = scenario.fleets[0];
+    const int channels = f0.connections == Fleet::Connections::kShared
+                             ? 1
+                             : static_cast<int>(std::min<int64_t>(f0.instances, f0.pool_size));
+    transport = std::make_unique<GrpcTransport>(ioc, addresses, channels);
   } else {
     HttpTargetSpec spec;
     for (const auto& a : addresses) spec.base_urls.push_back("http://" + a);
@@ -233,7 +235,7 @@ int RunCommand(const RunOptions& o) {
       }
       if (engine.stopped() && (engine.in_flight() == 0 || now >= stop_at + grace || interrupted)) break;
       scheduler.RunDue();
-      progress.Maybe(now);
+      progress.Maybe(now, engine.in_flight());
       series.Seal(now - std::chrono::seconds(2));
       Duration wait = std::chrono::milliseconds(20);
       if (!scheduler.empty()) wait = std::min(wait, scheduler.next() - scheduler.Fresh());
@@ -243,6 +245,11 @@ int RunCommand(const RunOptions& o) {
     facts.elapsed = stop_at;
   }
   facts.interrupted = interrupted;
+  // The time series covers the whole run, quiet seconds at its end included
+  // (the book's exponential backoff is silent for its last minute).
+  for (size_t f = 0; f < series.fleets(); ++f) {
+    if (facts.elapsed.count() > 0) series.InFlight(f, facts.elapsed - Duration(1), engine.in_flight());
+  }
 
   if (launcher) {
     launcher->Stop(std::chrono::seconds(5));
