@@ -45,6 +45,7 @@ struct Engine::Instance {
   uint32_t key = 0;
   uint16_t attempts = 0;  // of the current request
   uint16_t gen = 0;
+  uint16_t request_template = 0;  // index into workload.requests, when given
   State state = State::kIdle;
   Op op = Op::kGet;
   bool requests_from_queue = false;  // the next request was offered when it arrived
@@ -204,7 +205,14 @@ void Engine::StartRequest(FleetState& f, uint32_t index, Duration intended, bool
   in.attempts = 0;
   in.intended = intended;
   in.backoff = f.spec.retry.base;
-  in.op = f.picker.PickOp(in.rng);
+  const auto& templates = f.spec.workload.requests;
+  if (templates.empty()) {
+    in.op = f.picker.PickOp(in.rng);
+  } else {
+    in.request_template = static_cast<uint16_t>(in.rng.Next() % templates.size());
+    const std::string& m = templates[in.request_template].method;
+    in.op = m == "PUT" ? Op::kPut : m == "DELETE" ? Op::kDelete : Op::kGet;
+  }
   in.key = static_cast<uint32_t>(f.picker.PickKey(in.rng));
   if (!offered) {  // a request that waited in the open-model queue was counted on arrival
     series_.Offered(f.index, intended);
@@ -251,9 +259,11 @@ void Engine::SendAttempt(FleetState& f, uint32_t index) {
   a.instance = index;
   a.op = in.op;
   a.key = key_buffer_;
-  if (in.op == Op::kPut) a.value = f.picker.value();
+  a.value = f.picker.value();  // puts send it; templates may use it anywhere
   a.client_id = client_buffer_;
   a.timeout = timeout;
+  if (!f.spec.workload.requests.empty()) a.request = &f.spec.workload.requests[in.request_template];
+  a.seq = in.requests;
   transport_.Send(a);
 }
 

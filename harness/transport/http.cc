@@ -8,6 +8,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <fmt/format.h>
 
 namespace herd {
@@ -49,7 +50,39 @@ Outcome OutcomeForCurl(CURLcode code, long status, long os_errno) {
   }
 }
 
+std::string Base64(std::string_view in) {
+  namespace b64 = boost::beast::detail::base64;
+  std::string out(b64::encoded_size(in.size()), '\0');
+  out.resize(b64::encode(out.data(), in.data(), in.size()));
+  return out;
+}
+
 }  // namespace
+
+void ExpandTemplate(std::string_view text, const Attempt& a, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '{') {
+      size_t close = text.find('}', i);
+      if (close != std::string_view::npos) {
+        std::string_view name = text.substr(i + 1, close - i - 1);
+        bool known = true;
+        if (name == "key") out->append(a.key);
+        else if (name == "value") out->append(a.value);
+        else if (name == "key_b64") out->append(Base64(a.key));
+        else if (name == "value_b64") out->append(Base64(a.value));
+        else if (name == "instance") out->append(std::to_string(a.instance));
+        else if (name == "seq") out->append(std::to_string(a.seq));
+        else known = false;
+        if (known) {
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out->push_back(text[i++]);
+  }
+}
 
 class HttpTransport::Impl {
  public:
@@ -90,6 +123,7 @@ class HttpTransport::Impl {
     uint64_t cookie = 0;
     std::string url;
     std::string body;
+    std::string scratch;
     std::string client_header;
     std::optional<Duration> pushback;
     bool active = false;
@@ -167,13 +201,37 @@ void HttpTransport::Impl::Send(const Attempt& a) {
   t.cookie = a.cookie;
   t.pushback.reset();
   const std::string& base = spec_.base_urls[next_replica_++ % spec_.base_urls.size()];
-  t.url.assign(base);
-  t.url += "/v1/";
-  t.url += a.key;
   CURL* e = t.easy;
-  curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
-  switch (a.op) {
+  curl_slist_free_all(t.headers);
+  t.headers = nullptr;
+  if (a.request) {
+    // A target other than kvd: the scenario's own request, filled in.
+    ExpandTemplate(a.request->path, a, &t.scratch);
+    t.url.assign(base);
+    t.url += t.scratch;
+    curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
+    ExpandTemplate(a.request->body, a, &t.body);
+    if (a.request->method == "GET" && t.body.empty()) {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, nullptr);
+    } else {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, a.request->method.c_str());
+    }
+    for (const auto& [name, value] : a.request->headers) {
+      ExpandTemplate(value, a, &t.scratch);
+      t.headers = curl_slist_append(t.headers, (name + ": " + t.scratch).c_str());
+    }
+  } else {
+    t.url.assign(base);
+    t.url += "/v1/";
+    t.url += a.key;
+    curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
+  }
+  switch (a.request ? Op::kGet : a.op) {
     case Op::kGet:
+      if (a.request) break;  // set above
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, nullptr);
       break;
@@ -188,10 +246,9 @@ void HttpTransport::Impl::Send(const Attempt& a) {
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
       break;
   }
-  curl_slist_free_all(t.headers);
   t.client_header.assign("X-Client-Id: ");
   t.client_header += a.client_id;
-  t.headers = curl_slist_append(nullptr, t.client_header.c_str());
+  t.headers = curl_slist_append(t.headers, t.client_header.c_str());
   t.headers = curl_slist_append(t.headers, "Expect:");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
   long ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(a.timeout).count());

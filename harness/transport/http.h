@@ -36,6 +36,11 @@ struct HttpTargetSpec {
 // Classifies an HTTP status into an outcome (DESIGN.md's closed set).
 Outcome OutcomeForStatus(long status);
 
+// Fills a request template's placeholders ({key}, {value}, {key_b64},
+// {value_b64}, {instance}, {seq}) from the attempt into *out. Unknown
+// {names} are left as they are.
+void ExpandTemplate(std::string_view text, const Attempt& attempt, std::string* out);
+
 class HttpTransport final : public Transport {
  public:
   HttpTransport(boost::asio::io_context& ioc, Scheduler& scheduler, const HttpTargetSpec& spec);

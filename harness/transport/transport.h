@@ -14,6 +14,7 @@
 
 #include "common/duration.h"
 #include "common/outcome.h"
+#include "scenario/scenario.h"
 
 namespace herd {
 
@@ -28,6 +29,11 @@ struct Attempt {
   std::string_view value;     // (put)
   std::string_view client_id; // X-Client-Id / x-client-id
   Duration timeout{};         // this attempt's deadline, from send
+  // For targets other than kvd: the request template to fill in ({key},
+  // {value}, {key_b64}, {value_b64}, {instance}, {seq}); null means kvd's
+  // GET|PUT|DELETE /v1/{key}.
+  const HttpTemplate* request = nullptr;
+  uint64_t seq = 0;           // the instance's request number, from 1
 };
 
 struct AttemptResult {

@@ -278,3 +278,63 @@ TEST(HerdCli, ModelTargetRunsOnVirtualTime) {
 
 }  // namespace
 }  // namespace herd::test
+
+namespace herd::test {
+namespace {
+
+TEST(HerdRun, RequestTemplatesReachAnyHttpService) {
+  // For services other than kvd, the scenario spells out its requests; kvd
+  // stands in here because it shows what arrived.
+  KvdProcess kvd;
+  ASSERT_TRUE(kvd.Start()) << kvd.Diagnostics();
+  TempDir dir;
+  json s = UrlScenario(kvd.http_address(), "1s");
+  s["fleets"][0]["instances"] = 2;
+  s["fleets"][0]["arrival"] = {{"model", "closed"}, {"requests_per_instance", 3}};
+  s["fleets"][0]["workload"] = {
+      {"value_bytes", 4},
+      {"requests", {{{"method", "PUT"}, {"path", "/v1/t-{instance}-{seq}"}, {"body", "{value_b64}:{key}"}}}}};
+  HerdRun r = RunHerd(dir, s);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(Total(r.summary, "succeeded"), 6u);
+  for (int instance = 0; instance < 2; ++instance) {
+    for (int seq = 1; seq <= 3; ++seq) {
+      HttpResult got = HttpGet(kvd.Url("/v1/t-" + std::to_string(instance) + "-" + std::to_string(seq)));
+      EXPECT_EQ(got.status, 200) << instance << "/" << seq;
+      // value_bytes 4 of herd's fixed printable value, base64'd, then ':' and a key.
+      EXPECT_EQ(got.body.size(), 8u + 1u + got.body.substr(9).size());
+      EXPECT_EQ(got.body[8], ':') << got.body;
+      EXPECT_EQ(got.body.substr(9, 1), "k") << got.body;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace herd::test
+
+namespace herd::test {
+namespace {
+
+TEST(HerdRun, GrpcGivesTheSameAccountingAsHttp) {
+  KvdProcess kvd;
+  ASSERT_TRUE(kvd.Start({"--throttle-rate", "20", "--throttle-burst", "20"})) << kvd.Diagnostics();
+  TempDir dir;
+  json s = UrlScenario(kvd.grpc_address(), "2s");
+  s["target"] = {{"url", kvd.grpc_address()}, {"protocol", "grpc"}};
+  HerdRun r = RunHerd(dir, s);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const std::string metrics = kvd.MetricsText();
+  const double grpc_requests = MetricSum(metrics, "kvd_requests_total", {{"protocol", "grpc"}});
+  EXPECT_GT(Total(r.summary, "attempts"), 200u);
+  EXPECT_EQ(static_cast<double>(Total(r.summary, "attempts")), grpc_requests);
+  // RESOURCE_EXHAUSTED is throttled, as 429 is over HTTP.
+  EXPECT_GT(OutcomeTotal(r.summary, "throttled"), 0u);
+  EXPECT_EQ(static_cast<double>(OutcomeTotal(r.summary, "throttled")),
+            MetricValue(metrics, "kvd_throttled_total", {}).value_or(-1));
+  EXPECT_EQ(OutcomeTotal(r.summary, "ok") + OutcomeTotal(r.summary, "not_found") +
+                OutcomeTotal(r.summary, "throttled"),
+            Total(r.summary, "attempts"));
+}
+
+}  // namespace
+}  // namespace herd::test
