@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The main job, for now: build, launch kvd on loopback, exercise it (data,
-# throttling, an injected fault, health checks) and write what it
-# saw to reports/kvd-demo-<UTC time>/. Later issues turn this into
-# `herd run scenarios/smoke.json`.
+# A tour of kvd with curl: build, launch kvd on loopback, exercise it (data,
+# throttling, an injected fault, health checks) and write what it saw to
+# reports/kvd-tour-<UTC time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -10,7 +9,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 KVD=$BUILD_DIR/targets/kvd/kvd
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-out=${OUT:-reports/kvd-demo-$stamp}
+out=${OUT:-reports/kvd-tour-$stamp}
 mkdir -p "$out"
 data=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -26,7 +25,7 @@ for _ in $(seq 100); do [[ $(curl -s -o /dev/null -w '%{http_code}' "$base/ready
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 {
-  echo "kvd demo, $(date -u +%FT%TZ), kvd at $base (pid $pid)"
+  echo "kvd tour, $(date -u +%FT%TZ), kvd at $base (pid $pid)"
   "$KVD" --version
   echo
   echo "== data: PUT, GET, DELETE, GET"
