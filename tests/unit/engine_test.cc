@@ -200,6 +200,48 @@ TEST(Engine, BreakerFailsFastWhileOpen) {
   EXPECT_LT(t.attempts, 12u);
 }
 
+TEST(Engine, HonouredRetryAfterOverridesTheBackoff) {
+  Scenario s = BookScenario(Strategy::kFixed, 20s);
+  s.fleets[0].instances = 1;
+  s.fleets[0].start_spread = 0s;
+  s.fleets[0].retry.delay = 100ms;
+  ModelSpec m;
+  m.latency_min = m.latency_max = 10ms;
+  m.error_rate = 1;
+  m.error = Outcome::kShed;
+  m.pushback = 3s;  // Retry-After: 3
+  s.fleets[0].retry.honor_retry_after = true;
+  auto honoured = RunModel(s, m);
+  // Sends at 0, 3.01, 6.02, ... 18.06: seven in 20 s.
+  EXPECT_EQ(honoured->attempts_per_instance[0], 7u);
+  s.fleets[0].retry.honor_retry_after = false;
+  auto ignored = RunModel(s, m);
+  // Every 110 ms instead.
+  EXPECT_NEAR(ignored->attempts_per_instance[0], 20.0 / 0.11, 2);
+}
+
+TEST(Engine, HundredThousandInstancesOnOneTimerHeap) {
+  Scenario s;
+  s.name = "many";
+  s.duration = 10s;
+  Fleet f;
+  f.instances = 100000;
+  f.start_spread = 1s;
+  f.arrival.model = Arrival::Model::kClosed;
+  f.arrival.think = 1s;
+  f.retry.strategy = Strategy::kNone;
+  s.fleets.push_back(f);
+  ModelSpec m;
+  m.latency_min = 1ms;
+  m.latency_max = 9ms;
+  auto run = RunModel(s, m);
+  // Each instance: a request about every 1.005 s, ten of them in 10 s.
+  const uint64_t succeeded = run->series.Total(0).succeeded;
+  EXPECT_GT(succeeded, 900000u);
+  EXPECT_LE(succeeded, 1000000u);
+  for (uint32_t a : run->attempts_per_instance) ASSERT_GE(a, 9u);
+}
+
 TEST(OpenModel, KeepsItsRateAndIntendedStarts) {
   Scenario s;
   s.name = "open";
