@@ -11,6 +11,7 @@
 
 #include "common/duration.h"
 #include "common/rng.h"
+#include "policy/window.h"
 
 namespace herd {
 
@@ -27,14 +28,8 @@ class AdaptiveThrottle {
   double RejectProbability(Duration now);
 
  private:
-  static constexpr int kSlots = 20;
-  void Advance(Duration now);
   double k_;
-  Duration window_;
-  Duration slot_width_;
-  int64_t head_slot_ = 0;
-  std::array<uint32_t, kSlots> requests_{};
-  std::array<uint32_t, kSlots> accepts_{};
+  WindowCounts<20> counts_;  // requests, accepts
 };
 
 }  // namespace herd

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "common/duration.h"
+#include "policy/window.h"
 
 namespace herd {
 
@@ -40,15 +41,10 @@ class RatioBudget {
   double retries(Duration now);
 
  private:
-  static constexpr int kSlots = 10;
-  void Advance(Duration now);
   double percent_;
   double min_per_s_;
   Duration ttl_;
-  Duration slot_width_;
-  int64_t head_slot_ = 0;  // absolute index of the newest slot
-  std::array<uint32_t, kSlots> requests_{};
-  std::array<uint32_t, kSlots> retries_{};
+  WindowCounts<10> counts_;  // requests, retries
 };
 
 }  // namespace herd
