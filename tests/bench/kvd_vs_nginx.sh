@@ -24,6 +24,8 @@
 # Exit status: 0 whether the targets are met or not; non-zero only when
 # something could not be run (missing tool or binary, a server not starting).
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-build}
@@ -62,17 +64,6 @@ mkdir -p "$OUT"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvd_vs_nginx.XXXXXX")
 nginx_pid="" kvd_pid="" load_pid=""
-stop_pid() { # pid: TERM, up to 5 s, then KILL
-  local pid=$1 i
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -86,54 +77,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A port nobody listens on, on 127.0.0.1.
-free_port() {
-  if command -v python3 >/dev/null; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-    return
-  fi
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
 
 # ---- CPU accounting ------------------------------------------------------
 clk_tck=$(getconf CLK_TCK)
-# CPU ticks (utime+stime) of the given pids; /proc/PID/stat of a process
-# covers all its threads.
-cpu_ticks() {
-  local ticks=0 pid line
-  for pid in "$@"; do
-    line=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-    line=${line##*) } # fields from 3 (state) on; comm may hold spaces
-    # shellcheck disable=SC2086
-    set -- $line
-    ticks=$((ticks + ${12} + ${13}))
-  done
-  echo "$ticks"
-}
-# Machine-wide user+system and steal ticks, from the first line of /proc/stat
-# (irq and softirq time, such as loopback packet processing, is left out).
-machine_ticks() {
-  local _cpu user nice sys _idle _iowait _irq _softirq steal _rest
-  read -r _cpu user nice sys _idle _iowait _irq _softirq steal _rest </proc/stat
-  echo "$((user + nice + sys)) $steal"
-}
-# CPU seconds of this shell's reaped children (the wrk runs), from `times`,
-# into REPLY. Call it directly: in a command substitution `times` would
-# report the subshell's children.
-children_seconds() {
-  times >"$tmp/times"
-  REPLY=$(awk 'NR == 2 {
-    t = 0
-    for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
-    printf "%.3f", t
-  }' "$tmp/times")
-}
 server_pids() { # server -> pids whose CPU counts
   if [[ $1 == nginx ]]; then
     echo "$nginx_pid" "$( (pgrep -P "$nginx_pid" || true) | tr "\n" " ")"
@@ -142,48 +89,6 @@ server_pids() { # server -> pids whose CPU counts
   fi
 }
 
-# ---- nginx --------------------------------------------------------------
-start_nginx() {
-  local port i
-  mkdir -p "$tmp/nginx"
-  for _ in 1 2 3 4 5; do
-    port=$(free_port)
-    cat >"$tmp/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    location / { return 200 "ok"; }
-  }
-}
-EOF
-    "$nginx_bin" -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" 2>>"$tmp/nginx/stderr.log" &
-    nginx_pid=$!
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$nginx_pid" 2>/dev/null || break
-      if [[ $(http_code "http://127.0.0.1:$port/") == 200 ]] && [[ -n $(pgrep -P "$nginx_pid") ]]; then
-        nginx_url="http://127.0.0.1:$port/"
-        return 0
-      fi
-      sleep 0.1
-    done
-    stop_pid "$nginx_pid" # most likely the port was taken meanwhile: retry
-    nginx_pid=""
-  done
-  tail -n 5 "$tmp/nginx/stderr.log" "$tmp/nginx/error.log" >&2 2>/dev/null || true
-  die "nginx did not start"
-}
 
 # ---- kvd ----------------------------------------------------------------
 start_kvd() {
@@ -274,7 +179,6 @@ measure() {
       $1, $2, $3, $4, $6, $9, ($5 > 0 ? $12 * 1e6 / $5 : 0), $14 / $16, $15 / $16 }' >&2
 }
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 col() { awk -v k="$1" -v s="$2" -v c="$3" '$1 == k && $2 == s { print $c }' "$runs"; }
 colsum() { awk -v k="$1" -v s="$2" -v c="$3" '$1 == k && $2 == s { t += $c } END { printf "%.10g", t }' "$runs"; }
 
