@@ -230,8 +230,11 @@ int RunCommand(const RunOptions& o) {
     for (;;) {
       const Duration now = scheduler.Fresh();
       if (!engine.stopped() && (now >= scenario.duration || interrupted)) {
+        // What was due before the end still happens (arrivals the loop had
+        // not reached yet); nothing scheduled at or after it does.
+        if (!interrupted) scheduler.RunUntil(scenario.duration);
         engine.Stop();
-        stop_at = now;
+        stop_at = std::min(now, scenario.duration);
       }
       if (engine.stopped() && (engine.in_flight() == 0 || now >= stop_at + grace || interrupted)) break;
       scheduler.RunDue();
