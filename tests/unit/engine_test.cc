@@ -46,6 +46,20 @@ Scenario BookScenario(Strategy strategy, Duration duration) {
   return s;
 }
 
+// One open-model fleet without retries: `rate` requests/s over `instances`.
+Scenario OpenScenario(double rate, int64_t instances, Duration duration) {
+  Scenario s;
+  s.name = "open";
+  s.duration = duration;
+  Fleet f;
+  f.instances = instances;
+  f.arrival.model = Arrival::Model::kOpen;
+  f.arrival.rate = rate;
+  f.retry.strategy = Strategy::kNone;
+  s.fleets.push_back(f);
+  return s;
+}
+
 struct Run {
   TimeSeries series;
   std::vector<uint32_t> attempts_per_instance;
@@ -243,15 +257,7 @@ TEST(Engine, HundredThousandInstancesOnOneTimerHeap) {
 }
 
 TEST(OpenModel, KeepsItsRateAndIntendedStarts) {
-  Scenario s;
-  s.name = "open";
-  s.duration = 10s;
-  Fleet f;
-  f.instances = 50;
-  f.arrival.model = Arrival::Model::kOpen;
-  f.arrival.rate = 1000;
-  f.retry.strategy = Strategy::kNone;
-  s.fleets.push_back(f);
+  Scenario s = OpenScenario(1000, 50, 10s);
   ModelSpec m;
   m.latency_min = m.latency_max = 5ms;
   auto run = RunModel(s, m);
@@ -262,15 +268,7 @@ TEST(OpenModel, KeepsItsRateAndIntendedStarts) {
 TEST(OpenModel, QueueingShowsInEndToEndLatency) {
   // One instance, 10 ms per request, 200 requests/s offered: half of them
   // must wait, and e2e latency grows although attempt latency stays 10 ms.
-  Scenario s;
-  s.name = "queue";
-  s.duration = 5s;
-  Fleet f;
-  f.instances = 1;
-  f.arrival.model = Arrival::Model::kOpen;
-  f.arrival.rate = 200;
-  f.retry.strategy = Strategy::kNone;
-  s.fleets.push_back(f);
+  Scenario s = OpenScenario(200, 1, 5s);
   ModelSpec m;
   m.latency_min = m.latency_max = 10ms;
   auto run = RunModel(s, m);
@@ -281,16 +279,8 @@ TEST(OpenModel, QueueingShowsInEndToEndLatency) {
 }
 
 TEST(OpenModel, PoissonSpacingKeepsTheMeanRate) {
-  Scenario s;
-  s.name = "poisson";
-  s.duration = 20s;
-  Fleet f;
-  f.instances = 100;
-  f.arrival.model = Arrival::Model::kOpen;
-  f.arrival.rate = 500;
-  f.arrival.spacing = Arrival::Spacing::kPoisson;
-  f.retry.strategy = Strategy::kNone;
-  s.fleets.push_back(f);
+  Scenario s = OpenScenario(500, 100, 20s);
+  s.fleets[0].arrival.spacing = Arrival::Spacing::kPoisson;
   ModelSpec m;
   m.latency_min = m.latency_max = 1ms;
   auto run = RunModel(s, m);
@@ -298,16 +288,8 @@ TEST(OpenModel, PoissonSpacingKeepsTheMeanRate) {
 }
 
 TEST(OpenModel, StagesRampTheRate) {
-  Scenario s;
-  s.name = "ramp";
-  s.duration = 10s;
-  Fleet f;
-  f.instances = 100;
-  f.arrival.model = Arrival::Model::kOpen;
-  f.arrival.rate = 100;
-  f.arrival.stages = {Stage{1100, 10s}};
-  f.retry.strategy = Strategy::kNone;
-  s.fleets.push_back(f);
+  Scenario s = OpenScenario(100, 100, 10s);
+  s.fleets[0].arrival.stages = {Stage{1100, 10s}};
   ModelSpec m;
   m.latency_min = m.latency_max = 1ms;
   auto run = RunModel(s, m);
