@@ -6,6 +6,6 @@
 #   bash scripts/demo.sh scenarios/book/fig9-4-exponential.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh herd kvd
 BUILD_DIR=${BUILD_DIR:-build}
 exec "$BUILD_DIR/harness/herd" run "${1:-scenarios/smoke.json}" "${@:2}"

@@ -4,7 +4,7 @@
 # reports/kvd-tour-<UTC time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh kvd
 BUILD_DIR=${BUILD_DIR:-build}
 KVD=$BUILD_DIR/targets/kvd/kvd
 
