@@ -91,7 +91,7 @@ void Service::LogStart(const Request& r) const {
                                  {"client", r.client}});
 }
 
-void Service::Reject(const Request& request, Reply& reply, Response&& response) {
+void Service::Reject(Reply& reply, Response&& response) {
   Reply r = std::move(reply);
   r(std::move(response));
 }
@@ -109,17 +109,17 @@ void Service::Handle(Request&& request, const asio::any_io_executor& ex, Reply r
       inner(std::move(resp));
     };
   }
-  if (draining()) return Reject(request, reply, Plain(503, "draining: shutting down\n", 1));
+  if (draining()) return Reject(reply, Plain(503, "draining: shutting down\n", 1));
   if (!ready()) {
-    return Reject(request, reply, Plain(503, "not ready: replaying the transaction log\n", 1));
+    return Reject(reply, Plain(503, "not ready: replaying the transaction log\n", 1));
   }
-  if (request.key.empty()) return Reject(request, reply, Plain(400, "empty key\n"));
+  if (request.key.empty()) return Reject(reply, Plain(400, "empty key\n"));
   if (request.key.size() > config_.max_key_bytes) {
-    return Reject(request, reply,
+    return Reject(reply,
                   Plain(400, fmt::format("key longer than {} bytes\n", config_.max_key_bytes)));
   }
   if (request.value.size() > config_.max_value_bytes) {
-    return Reject(request, reply,
+    return Reject(reply,
                   Plain(413, fmt::format("value larger than {} bytes\n", config_.max_value_bytes)));
   }
   if (throttle_.enabled()) {
@@ -128,14 +128,14 @@ void Service::Handle(Request&& request, const asio::any_io_executor& ex, Reply r
       metrics_.throttled.fetch_add(1, std::memory_order_relaxed);
       Response r = Plain(429, "too many requests: client quota exceeded\n", d.retry_after_s);
       r.pushback_ms = d.retry_after_ms;
-      return Reject(request, reply, std::move(r));
+      return Reject(reply, std::move(r));
     }
   }
   int64_t before = metrics_.inflight.fetch_add(1, std::memory_order_relaxed);
   if (config_.max_inflight > 0 && before >= config_.max_inflight) {
     metrics_.inflight.fetch_sub(1, std::memory_order_relaxed);
     metrics_.shed.fetch_add(1, std::memory_order_relaxed);
-    return Reject(request, reply, Plain(503, "overloaded: load shed\n", 1));
+    return Reject(reply, Plain(503, "overloaded: load shed\n", 1));
   }
 
   std::shared_ptr<const FaultSet> faults = faults_.ForRequest();

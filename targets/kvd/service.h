@@ -95,7 +95,7 @@ class Service {
 
  private:
   struct Call;
-  void Reject(const Request& request, Reply& reply, Response&& response);
+  void Reject(Reply& reply, Response&& response);
   void Continue(std::shared_ptr<Call> call);  // after stall
   void AfterLatency(std::shared_ptr<Call> call);
   void AfterWorker(std::shared_ptr<Call> call);

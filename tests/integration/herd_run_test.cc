@@ -39,7 +39,6 @@ HerdRun RunHerd(const TempDir& dir, const json& scenario, std::vector<std::strin
   o.argv = {HerdBinary(), "run", file.string(), "--out", r.out.string(), "--quiet"};
   for (auto& e : extra) o.argv.push_back(e);
   o.stderr_path = dir.path() / "herd.stderr";
-  o.env["KVD_BIN"] = KvdBinary();
   Process p;
   std::string error;
   EXPECT_TRUE(p.Start(o, &error)) << error;

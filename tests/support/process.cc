@@ -361,7 +361,7 @@ bool KvdProcess::StartWith(const Options& options) {
   }
   std::string bin = KvdBinary();
   if (bin.empty()) {
-    error_ = "KVD_BIN is not set (run the tests through ctest)";
+    error_ = "no kvd binary: build the kvd target, or set KVD_BIN";
     return false;
   }
   work_ = std::make_unique<TempDir>("kvd-it");

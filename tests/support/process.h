@@ -110,7 +110,6 @@ std::string ReadFileText(const std::filesystem::path& path);
 // VmRSS of a live process in kilobytes, from /proc/PID/status; -1 if unknown.
 long ProcessRssKb(pid_t pid);
 
-// The kvd binary: $KVD_BIN (set by CTest).
 // The binaries under test and the source tree: from KVD_BIN, HERD_BIN and
 // HERD_SOURCE_DIR when set, else where the build put them.
 std::string KvdBinary();

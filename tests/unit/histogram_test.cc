@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -248,21 +247,6 @@ TEST(Histogram, RecordNIsNRecords) {
   a->RecordN(999, 0);  // counts nothing, moves no extreme
   for (int i = 0; i < 5; ++i) b->Record(123'456'789);
   ExpectSame(*a, *b);
-}
-
-// Not an assertion: the hot path's cost, for the record. Run with
-// --gtest_also_run_disabled_tests --gtest_filter='*RecordSpeed*'.
-TEST(Histogram, DISABLED_RecordSpeed) {
-  std::vector<int64_t> values = LogUniform(1 << 16, 11);
-  auto h = std::make_unique<Histogram>();
-  constexpr int kRecords = 10'000'000;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRecords; ++i) h->Record(values[i & 0xffff]);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  const double ns = std::chrono::duration<double, std::nano>(elapsed).count() / kRecords;
-  std::printf("Histogram::Record: %.2f ns per call (%llu recorded)\n", ns,
-              static_cast<unsigned long long>(h->count()));
-  EXPECT_EQ(h->count(), static_cast<uint64_t>(kRecords));
 }
 
 }  // namespace

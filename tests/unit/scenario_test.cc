@@ -25,7 +25,7 @@ constexpr char kMinimal[] = R"({
 })";
 
 std::string FixturePath(const std::string& name) {
-  // CTest sets HERD_SOURCE_DIR; run by hand, __FILE__ locates the fixtures.
+  // __FILE__ locates the fixtures; HERD_SOURCE_DIR points at another tree.
   if (const char* root = std::getenv("HERD_SOURCE_DIR")) {
     return (std::filesystem::path(root) / "tests/unit/scenarios" / name).string();
   }
