@@ -1,8 +1,11 @@
 // HttpTransport sends attempts with libcurl's multi interface, driven by the
 // engine's Asio event loop: libcurl tells us which sockets to watch and when
-// its next timeout is (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION), Asio waits,
-// and we hand readiness back with curl_multi_socket_action. No polling loop,
-// one thread, keep-alive connections reused across attempts.
+// its next timeout is (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION), Asio waits
+// (on one epoll set holding those sockets), and we hand readiness back with
+// curl_multi_socket_action. No polling loop, one thread, keep-alive
+// connections reused across attempts. The per-attempt work besides
+// libcurl's own is kept near nothing (see http.cc); nothing is allocated per
+// attempt once a handle's buffers have grown.
 //
 // Connections: "shared" keeps at most `pool_size` connections to the target
 // (requests beyond wait for one); "per_instance" lets every concurrently
