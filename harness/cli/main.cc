@@ -1,9 +1,10 @@
-// herd's command line: run, validate, schema, version (DESIGN.md). Exit
+// herd's command line: run, validate, proxy, schema, version (DESIGN.md). Exit
 // codes: 0 pass, 99 a gate failed, 2 invalid input, 1 the run could not be
 // carried out, 130 interrupted.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/proxy.h"
 #include "cli/run.h"
 #include "herd/version.h"
 #include "scenario/parse.h"
@@ -31,6 +32,18 @@ int main(int argc, char** argv) {
   validate->add_option("scenario", validate_path, "scenario file")->required();
   validate->add_option("--set", validate_overrides, "override a field, as for run")->take_all();
   validate->callback([&] { rc = herd::ValidateCommand(validate_path, validate_overrides); });
+
+  herd::ProxyOptions proxy;
+  auto* proxy_cmd = app.add_subcommand("proxy", "run the fault proxy alone, with a JSON control API");
+  proxy_cmd->add_option("--listen", proxy.listen, "address to listen on (port 0 picks one)")
+      ->capture_default_str();
+  proxy_cmd->add_option("--upstream", proxy.upstream, "host:port to forward to")->required();
+  proxy_cmd->add_option("--control", proxy.control, "address of the control API (e.g. 127.0.0.1:0)");
+  proxy_cmd->add_option("--fault", proxy.faults,
+                        "a fault to apply from the start, as in a scenario: '{\"kind\":\"latency\",\"latency\":\"100ms\"}'");
+  proxy_cmd->add_flag("--allow-remote", proxy.allow_remote, "allow an upstream that is not on loopback");
+  proxy_cmd->add_flag("--quiet,-q", proxy.quiet, "no banner on stderr");
+  proxy_cmd->callback([&] { rc = herd::ProxyCommand(proxy); });
 
   auto* schema = app.add_subcommand("schema", "print the scenario format's JSON Schema");
   schema->callback([] { fmt::print("{}\n", herd::ScenarioSchema().dump(2)); });

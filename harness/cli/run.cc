@@ -13,6 +13,8 @@
 
 #include "engine/engine.h"
 #include "engine/scheduler.h"
+#include "fault/proxy.h"
+#include "fault/timeline.h"
 #include "measure/timeseries.h"
 #include "report/run_dir.h"
 #include "report/summary.h"
@@ -188,6 +190,23 @@ int RunCommand(const RunOptions& o) {
     facts.target = {{"kind", "url"}, {"addresses", addresses}};
   }
 
+  // Proxy faults: one proxy in front of each replica; the fleets talk to it.
+  std::vector<std::unique_ptr<Proxy>> proxies;
+  if (std::any_of(scenario.faults.begin(), scenario.faults.end(), [](const FaultSpec& f) { return f.is_proxy(); })) {
+    std::vector<std::string> proxied;
+    for (const std::string& upstream : addresses) {
+      auto proxy = std::make_unique<Proxy>("127.0.0.1:0", upstream);
+      if (!proxy->Start(&error)) {
+        std::fprintf(stderr, "herd: fault proxy for %s: %s\n", upstream.c_str(), error.c_str());
+        return kExitCannotRun;
+      }
+      proxied.push_back(proxy->address());
+      proxies.push_back(std::move(proxy));
+    }
+    facts.target["proxies"] = proxied;
+    addresses = proxied;
+  }
+
   asio::io_context ioc(1);
   Scheduler scheduler;
   std::unique_ptr<Transport> transport;
@@ -209,6 +228,7 @@ int RunCommand(const RunOptions& o) {
   Engine engine(scenario, scheduler, *transport, series);
   const Duration grace = LongestTimeout(scenario);
   bool interrupted = false;
+  std::unique_ptr<FaultTimeline> timeline;
 
   if (model && !o.real_time) {
     // A what-if run: virtual time, as fast as the CPU goes.
@@ -224,7 +244,17 @@ int RunCommand(const RunOptions& o) {
       if (!ec) interrupted = true;
     });
     Progress progress(series, show_progress);
-    scheduler.UseRealClock(std::chrono::steady_clock::now());
+    const auto zero = std::chrono::steady_clock::now();
+    scheduler.UseRealClock(zero);
+    if (!scenario.faults.empty()) {
+      FaultTimeline::Targets targets;
+      targets.launcher = launcher.get();
+      for (auto& p : proxies) targets.proxies.push_back(p.get());
+      targets.replicas = static_cast<int>(addresses.size());
+      targets.log = !o.quiet;
+      timeline = std::make_unique<FaultTimeline>(scenario.faults, scheduler, std::move(targets), zero);
+      timeline->Start();
+    }
     engine.Start();
     Duration stop_at{};
     for (;;) {
@@ -234,6 +264,7 @@ int RunCommand(const RunOptions& o) {
         // not reached yet); nothing scheduled at or after it does.
         if (!interrupted) scheduler.RunUntil(scenario.duration);
         engine.Stop();
+        if (timeline) timeline->Finish();  // heal, so what is in flight can finish
         stop_at = std::min(now, scenario.duration);
       }
       if (engine.stopped() && (engine.in_flight() == 0 || now >= stop_at + grace || interrupted)) break;
@@ -254,6 +285,21 @@ int RunCommand(const RunOptions& o) {
     if (facts.elapsed.count() > 0) series.InFlight(f, facts.elapsed - Duration(1), engine.in_flight());
   }
 
+  std::vector<FaultRecord> fault_records;
+  if (timeline) {
+    timeline->Finish();
+    fault_records = timeline->records();
+    timeline.reset();  // its actors are done with the launcher
+  }
+  for (const FaultRecord& r : fault_records) {
+    facts.faults.push_back({{"start_s", r.start_s}, {"end_s", r.end_s}, {"kind", FaultKindName(r.kind)},
+                            {"replica", r.replica}, {"applied", r.applied}, {"detail", r.detail}});
+    if (r.applied) {
+      facts.windows.push_back({r.start_s, r.end_s, fmt::format("{} on replica {}", FaultKindName(r.kind), r.replica)});
+    }
+  }
+  proxies.clear();
+
   if (launcher) {
     launcher->Stop(std::chrono::seconds(5));
     json replicas = json::array();
@@ -264,7 +310,8 @@ int RunCommand(const RunOptions& o) {
     facts.target["replicas"] = replicas;
   }
 
-  bool ok = dir.Write("timeseries.csv", series.Csv(), &error);
+  bool ok = dir.Write("timeseries.csv", series.Csv(), &error) &&
+            dir.Write("faults.csv", FaultsCsv(fault_records), &error);
   for (size_t f = 0; ok && f < series.fleets(); ++f) {
     ok = dir.Write("histograms/" + series.fleet_name(f) + ".txt", HistogramsText(series, f), &error);
   }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "herd/version.h"
 
 namespace herd {
@@ -22,6 +25,59 @@ json CountsJson(const BucketCounts& c) {
           {"breaker_rejected", c.breaker_rejected}, {"client_throttled", c.client_throttled}};
 }
 
+json FleetFigures(const Scenario& scenario, const TimeSeries& series, size_t f, size_t from, size_t to,
+                  double seconds) {
+  const BucketCounts c = series.Total(f, from, to);
+  return {{"name", series.fleet_name(f)},
+          {"instances", scenario.fleets[f].instances},
+          {"totals", CountsJson(c)},
+          {"unfinished", c.offered - c.succeeded - c.failed - c.abandoned},
+          {"amplification", c.offered ? static_cast<double>(c.attempts) / static_cast<double>(c.offered) : 0.0},
+          {"rates_per_s", {{"offered", c.offered / seconds},
+                           {"attempts", c.attempts / seconds},
+                           {"goodput", c.succeeded / seconds}}},
+          {"latency_ms", {{"attempt", LatencyJson(series.TotalAttemptLatency(f, from, to))},
+                          {"e2e", LatencyJson(series.TotalE2eLatency(f, from, to))}}}};
+}
+
+json Phase(const Scenario& scenario, const TimeSeries& series, std::string name, std::string label,
+           double start_s, double end_s, bool whole_buckets_out) {
+  const double width = ToSeconds(series.width());
+  const auto n = static_cast<double>(series.buckets());
+  // Windows take every bucket they touch; before and after only the
+  // buckets no window touches.
+  double from = whole_buckets_out ? std::ceil(start_s / width - 1e-9) : std::floor(start_s / width + 1e-9);
+  double to = whole_buckets_out ? std::floor(end_s / width + 1e-9) : std::ceil(end_s / width - 1e-9);
+  from = std::clamp(from, 0.0, n);
+  to = std::clamp(to, from, n);
+  const double seconds = std::max(1e-9, (to - from) * width);
+  json fleets = json::array();
+  for (size_t f = 0; f < series.fleets(); ++f) {
+    fleets.push_back(FleetFigures(scenario, series, f, static_cast<size_t>(from), static_cast<size_t>(to), seconds));
+  }
+  return {{"phase", std::move(name)}, {"label", std::move(label)}, {"start_s", start_s}, {"end_s", end_s},
+          {"buckets", {static_cast<size_t>(from), static_cast<size_t>(to)}}, {"fleets", std::move(fleets)}};
+}
+
+json Phases(const Scenario& scenario, const TimeSeries& series, const RunFacts& facts) {
+  json phases = json::array();
+  if (facts.windows.empty()) return phases;
+  double first = facts.windows.front().start_s, last = 0;
+  for (const auto& w : facts.windows) {
+    first = std::min(first, w.start_s);
+    last = std::max(last, w.end_s);
+  }
+  // To the end of the series: attempts that finish after the fleets stop
+  // still belong to a phase.
+  const double end = std::max(ToSeconds(facts.elapsed), ToSeconds(series.width()) * static_cast<double>(series.buckets()));
+  phases.push_back(Phase(scenario, series, "before", "before the first fault", 0, first, true));
+  for (const auto& w : facts.windows) {
+    phases.push_back(Phase(scenario, series, "window", w.label, w.start_s, w.end_s, false));
+  }
+  phases.push_back(Phase(scenario, series, "after", "after the last fault", last, std::max(last, end), true));
+  return phases;
+}
+
 }  // namespace
 
 json LatencyJson(const Histogram& h) {
@@ -39,19 +95,8 @@ json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunF
   json fleets = json::array();
   BucketCounts all;
   for (size_t f = 0; f < series.fleets(); ++f) {
-    BucketCounts c = series.Total(f);
-    all.Add(c);
-    json fleet = {{"name", series.fleet_name(f)},
-                  {"instances", scenario.fleets[f].instances},
-                  {"totals", CountsJson(c)},
-                  {"unfinished", c.offered - c.succeeded - c.failed - c.abandoned},
-                  {"amplification", c.offered ? static_cast<double>(c.attempts) / static_cast<double>(c.offered) : 0.0},
-                  {"rates_per_s", {{"offered", c.offered / seconds},
-                                   {"attempts", c.attempts / seconds},
-                                   {"goodput", c.succeeded / seconds}}},
-                  {"latency_ms", {{"attempt", LatencyJson(series.TotalAttemptLatency(f))},
-                                  {"e2e", LatencyJson(series.TotalE2eLatency(f))}}}};
-    fleets.push_back(std::move(fleet));
+    all.Add(series.Total(f));
+    fleets.push_back(FleetFigures(scenario, series, f, 0, SIZE_MAX, seconds));
   }
   json totals = CountsJson(all);
   totals["amplification"] =
@@ -68,6 +113,8 @@ json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunF
           {"target", facts.target},
           {"totals", totals},
           {"fleets", fleets},
+          {"faults", facts.faults},
+          {"phases", Phases(scenario, series, facts)},
           {"gates", json::array()},
           {"verdict", facts.interrupted ? "interrupted" : "pass"},
           {"scenario", scenario.resolved}};

@@ -1,9 +1,14 @@
 // summary.json: what ran (the resolved scenario, seed, herd's version) and
 // what came of it (totals, amplification, rates and latency per fleet).
-// Later issues add phases, analyses, gates and the verdict's reasons.
+// Phases (DESIGN.md, Vocabulary): `before` the first fault, each fault
+// `window`, and `after` the last one, each with the same per-fleet figures
+// as the whole run. A phase covers whole buckets: a window from 10.2 s to
+// 30.1 s with 1 s buckets counts buckets 10 to 30.
+// Later issues add analyses, gates and the verdict's reasons.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +23,12 @@ struct RunFacts {
   bool interrupted = false;   // SIGINT/SIGTERM
   bool virtual_time = false;
   nlohmann::json target;      // kind, addresses, replicas and their exits
+  struct Window {
+    double start_s = 0, end_s = 0;
+    std::string label;        // "down on replica 0"
+  };
+  std::vector<Window> windows;  // applied faults, in start order
+  nlohmann::json faults = nlohmann::json::array();  // faults.csv's rows
 };
 
 nlohmann::json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunFacts& facts);

@@ -36,6 +36,11 @@ bool ParseScenario(const nlohmann::json& doc, Scenario* out, std::vector<ParseEr
 bool LoadScenario(const std::string& path, const std::vector<std::string>& overrides,
                   Scenario* out, std::vector<ParseError>* errors);
 
+// One fault on its own, as a scenario's "faults" entry without a window
+// (herd proxy's control API applies it now): kind and parameters, and an
+// optional "for". Errors name the field ("latency: required for latency").
+bool ParseFault(const nlohmann::json& fault, FaultSpec* out, std::vector<ParseError>* errors);
+
 // The JSON Schema (draft 2020-12) of the scenario format, every default and
 // every field documented. `herd schema` prints it.
 nlohmann::json ScenarioSchema();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
+#include "fault/proxy.h"
 #include "policy/retry.h"
 
 namespace herd {
@@ -111,6 +112,41 @@ struct Fleet {
   int pool_size = 64;                          // shared pool: max connections per target
 };
 
+// One entry of the scenario's "faults" list (DESIGN.md, Faults). The window
+// is [at, end). fault/timeline.h carries them out.
+struct FaultSpec {
+  enum class Kind {
+    // herd's proxy in front of each replica
+    kLatency, kBandwidth, kReset, kBlackhole, kDown, kSlowClose, kSlicer, kLimitData,
+    kHttpError, kHttpDelay,
+    // processes herd launched
+    kKill, kPause, kTerm, kFdLimit,
+    // kvd's /admin/faults, with the launch's token
+    kAdmin,
+  };
+  Kind kind = Kind::kLatency;
+  Duration at{};
+  // End of the window: `for` or `until`, by default the end of the run. For
+  // kill and term, at + restart_after (the replica is ready again somewhat
+  // later; faults.csv records when).
+  Duration end{};
+  int replica = -1;                    // -1: every replica
+
+  ProxyFault proxy;                    // proxy and HTTP kinds: the parameters
+  std::optional<Duration> restart_after;  // kill, term: none = stays down
+  int64_t fd_limit = 0;                // fd_limit: the new RLIMIT_NOFILE (soft)
+  nlohmann::json admin = nlohmann::json::object();  // admin: the /admin/faults patch
+
+  bool is_proxy() const { return kind <= Kind::kHttpDelay; }
+  bool is_process() const { return kind >= Kind::kKill && kind <= Kind::kFdLimit; }
+};
+
+// "latency", ..., "admin".
+const char* FaultKindName(FaultSpec::Kind kind);
+// Its parameters (everything but kind, window and replica), as resolved,
+// e.g. {"latency": "100ms", "jitter": "0s", ...}: for faults.csv.
+nlohmann::json FaultParameters(const FaultSpec& fault);
+
 struct Scenario {
   std::string name;
   Duration duration = std::chrono::seconds(60);
@@ -118,8 +154,8 @@ struct Scenario {
   uint64_t seed = 1;
   Target target;
   std::vector<Fleet> fleets;
+  std::vector<FaultSpec> faults;
   // Sections of later issues, kept as given so summary.json can echo them.
-  nlohmann::json faults = nlohmann::json::array();
   nlohmann::json probes = nlohmann::json::array();
   nlohmann::json monitors = nlohmann::json::array();
   nlohmann::json durability = nullptr;

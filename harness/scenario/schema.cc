@@ -37,6 +37,11 @@ constexpr char kDefaultsProbe[] = R"({
     {"name": "open", "arrival": {"model": "open", "stages": [{"to": 1, "over": "1s"}]},
      "budget": {"kind": "ratio"}},
     {"name": "open-rate", "arrival": {"model": "open", "rate": 1}}
+  ],
+  "faults": [
+    {"kind": "latency", "latency": "1ms"},
+    {"kind": "http_error"},
+    {"kind": "kill"}
   ]
 })";
 
@@ -352,6 +357,65 @@ json FleetSchema(const json& d) {
   return ObjectType(std::move(properties));
 }
 
+json FaultSchema(const json& d) {
+  const json& latency = d.at("faults").at(0);
+  const json& http_error = d.at("faults").at(1);
+  const json& kill = d.at("faults").at(2);
+  json duration_or_range = {{"type", "string"}};
+  json properties = {
+      {"kind", Prop(EnumType({"latency", "bandwidth", "reset", "blackhole", "down", "slow_close",
+                              "slicer", "limit_data", "http_error", "http_delay", "kill", "pause",
+                              "term", "fd_limit", "admin"}),
+                    "What to inject. Proxy kinds (latency..limit_data) and HTTP kinds act in "
+                    "herd's proxy in front of each replica; kill, pause, term and fd_limit act "
+                    "on launched processes; admin sets kvd's /admin/faults.")},
+      {"at", Prop(DurationType(), "When it starts, from the start of the run.", latency.at("at"))},
+      {"for", Prop(DurationType(), "How long it lasts (default: to the end of the run).")},
+      {"until", Prop(DurationType(), "When it ends, instead of for.")},
+      {"replica", Prop({{"oneOf", {IntegerType(0), {{"const", "all"}}}}},
+                       "The replica it hits, 0-based, or \"all\".", latency.at("replica"))},
+      {"direction", Prop(EnumType({"up", "down", "both"}),
+                         "Proxy kinds: up = client to target, down = target to client. Default "
+                         "down, but both for reset and blackhole.",
+                         latency.at("direction"))},
+      {"toxicity", Prop({{"type", "number"}, {"minimum", 0}, {"maximum", 1}},
+                        "Proxy kinds: the share of connections affected, decided per connection.",
+                        latency.at("toxicity"))},
+      {"latency", Prop(duration_or_range,
+                       "latency: added to each chunk; http_error: before the answer, a duration "
+                       "or a range \"0ms-198ms\"; http_delay: fixed or a range; admin: kvd's "
+                       "latency.")},
+      {"jitter", Prop(DurationType(), "latency: plus U[0, jitter).", latency.at("jitter"))},
+      {"kbps", Prop(NumberType(0, true), "bandwidth: kilobits per second.")},
+      {"after", Prop(DurationType(), "reset: reset this long after the fault reaches a connection.")},
+      {"bytes", Prop(IntegerType(0), "reset: after this many bytes; limit_data: close after this many.")},
+      {"delay", Prop(DurationType(), "slow_close: how late a close is passed on; slicer: between slices.")},
+      {"average_size", Prop(IntegerType(1), "slicer: average slice in bytes.")},
+      {"size_variation", Prop(IntegerType(0), "slicer: slices vary by up to this many bytes.")},
+      {"status", Prop({{"type", "integer"}, {"minimum", 100}, {"maximum", 599}},
+                      "http_error: the status answered.", http_error.at("status"))},
+      {"probability", Prop({{"type", "number"}, {"minimum", 0}, {"maximum", 1}},
+                           "http_error, http_delay: the share of requests hit, decided per request.",
+                           http_error.at("probability"))},
+      {"mean", Prop(DurationType(), "http_delay: mean of a normal distribution (instead of latency).")},
+      {"stddev", Prop(DurationType(), "http_delay: its standard deviation.")},
+      {"restart_after", Prop(Nullable(DurationType()),
+                             "kill, term: restart the replica this long after it stopped; null = "
+                             "it stays down. Default 1s for kill, 0s for term.",
+                             kill.at("restart_after"))},
+      {"limit", Prop(IntegerType(3), "fd_limit: the replica's new soft RLIMIT_NOFILE.")},
+      {"service_time", Prop(DurationType(), "admin: kvd's service_time.")},
+      {"error_rate", Prop({{"type", "number"}, {"minimum", 0}, {"maximum", 1}}, "admin: kvd's error_rate.")},
+      {"error_status", Prop({{"type", "integer"}}, "admin: kvd's error_status.")},
+      {"stall", Prop({{"type", "boolean"}}, "admin: kvd holds requests unanswered.")},
+      {"deep_dependency_down", Prop({{"type", "boolean"}}, "admin: kvd's deep health check fails.")},
+      {"leak", Prop(EnumType({"task", "connection", "timer"}), "admin: kvd's leak mode.")},
+  };
+  return Prop({{"type", "array"}, {"items", ObjectType(std::move(properties), {"kind"})}},
+              "Faults on a timeline; each start and end is written to faults.csv.",
+              json::array());
+}
+
 }  // namespace
 
 nlohmann::json ScenarioSchema() {
@@ -368,7 +432,7 @@ nlohmann::json ScenarioSchema() {
       {"target", TargetSchema(d)},
       {"fleets", Prop({{"type", "array"}, {"items", FleetSchema(d)}, {"minItems", 1}},
                       "Groups of identical simulated clients.")},
-      {"faults", LaterSection("Faults on a timeline.", d.at("faults"), true)},
+      {"faults", FaultSchema(d)},
       {"probes", LaterSection("Health probes.", d.at("probes"), true)},
       {"monitors", LaterSection("Process and Prometheus monitors.", d.at("monitors"), true)},
       {"durability",

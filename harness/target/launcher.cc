@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <deque>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -80,6 +82,29 @@ int DecodeStatus(int status) {
   return -1;
 }
 
+// The command's own --admin-token, herd's KVD_ADMIN_TOKEN, or a fresh one.
+std::string AdminToken(const std::vector<std::string>& command) {
+  for (size_t i = 0; i < command.size(); ++i) {
+    if (command[i] == "--admin-token" && i + 1 < command.size()) return command[i + 1];
+    if (command[i].starts_with("--admin-token=")) return command[i].substr(14);
+  }
+  if (const char* env = std::getenv("KVD_ADMIN_TOKEN"); env && *env) return env;
+  std::random_device device;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", device(), device(), device(), device());
+}
+
+// On a restart, kvd's address flags get the addresses it reported, so a
+// port-0 launch comes back where it was.
+void PinAddress(std::vector<std::string>* args, std::string_view flag, const std::string& address) {
+  if (address.empty()) return;
+  const std::string with_value = std::string(flag) + "=";
+  for (size_t i = 0; i < args->size(); ++i) {
+    std::string& a = (*args)[i];
+    if (a == flag && i + 1 < args->size()) (*args)[i + 1] = address;
+    if (a.starts_with(with_value)) a = with_value + address;
+  }
+}
+
 }  // namespace
 
 bool IsLoopbackHost(const std::string& host) {
@@ -124,14 +149,14 @@ std::string TailOfFile(const fs::path& path, int lines) {
 }
 
 Launcher::Launcher(const LaunchSpec& spec, Target::Protocol protocol, fs::path run_dir)
-    : spec_(spec), protocol_(protocol), run_dir_(std::move(run_dir)) {}
+    : spec_(spec), protocol_(protocol), run_dir_(std::move(run_dir)), admin_token_(AdminToken(spec.command)) {}
 
 Launcher::~Launcher() { Stop(std::chrono::seconds(2)); }
 
 bool Launcher::Start(std::string* error) {
   replicas_.resize(static_cast<size_t>(spec_.replicas));
   for (int i = 0; i < spec_.replicas; ++i) {
-    if (!StartOne(i, error) || !WaitReady(replicas_[i], i, error)) {
+    if (!StartOne(i, /*restart=*/false, error) || !WaitReady(replicas_[i], i, error)) {
       Stop(std::chrono::seconds(2));
       return false;
     }
@@ -139,9 +164,10 @@ bool Launcher::Start(std::string* error) {
   return true;
 }
 
-bool Launcher::StartOne(int index, std::string* error) {
+bool Launcher::StartOne(int index, bool restart, std::string* error) {
   Replica& r = replicas_[index];
-  const int port = FreePort();
+  const int port = restart ? r.port : FreePort();
+  r.port = port;
   const fs::path data_dir = run_dir_ / fmt::format("target-{}-data", index);
   fs::create_directories(data_dir);
   std::vector<std::string> args;
@@ -152,6 +178,10 @@ bool Launcher::StartOne(int index, std::string* error) {
     args.push_back(std::move(a));
   }
   args[0] = ResolveProgram(args[0]);
+  if (restart) {
+    PinAddress(&args, "--http", r.http);
+    PinAddress(&args, "--grpc", r.grpc);
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -162,15 +192,24 @@ bool Launcher::StartOne(int index, std::string* error) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, r.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, r.stderr_path.c_str(),
+                                   O_WRONLY | O_CREAT | (restart ? O_APPEND : O_TRUNC), 0644);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own process group, so a Ctrl-C meant for herd does not hit it first:
   // herd stops it in order.
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    if (!std::string_view(*e).starts_with("KVD_ADMIN_TOKEN=")) env_strings.emplace_back(*e);
+  }
+  env_strings.push_back("KVD_ADMIN_TOKEN=" + admin_token_);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
@@ -178,7 +217,7 @@ bool Launcher::StartOne(int index, std::string* error) {
     return false;
   }
   r.pid = pid;
-  if (port > 0) r.http = r.grpc = fmt::format("127.0.0.1:{}", port);
+  if (port > 0 && !restart) r.http = r.grpc = fmt::format("127.0.0.1:{}", port);
 
   // Wait briefly for a ready line: kvd prints its addresses there.
   const bool has_port = std::any_of(spec_.command.begin(), spec_.command.end(),
@@ -235,7 +274,10 @@ bool Launcher::WaitReady(Replica& r, int index, std::string* error) {
 
 void Launcher::Stop(Duration grace) {
   for (Replica& r : replicas_) {
-    if (r.pid > 0) ::kill(r.pid, SIGTERM);
+    if (r.pid > 0) {
+      ::kill(r.pid, SIGTERM);
+      ::kill(r.pid, SIGCONT);  // a paused replica must run to drain
+    }
   }
   const auto deadline = Clock::now() + grace;
   for (Replica& r : replicas_) {
@@ -257,6 +299,81 @@ void Launcher::Stop(Duration grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+}
+
+bool Launcher::Signal(int index, int sig, std::string* error) {
+  Replica& r = replicas_[index];
+  if (r.pid > 0) {
+    int status = 0;
+    if (::waitpid(r.pid, &status, WNOHANG) == r.pid) {
+      r.exit_status = DecodeStatus(status);
+      r.pid = -1;
+    }
+  }
+  if (r.pid <= 0) {
+    *error = fmt::format("replica {} is not running (exit status {})", index, r.exit_status);
+    return false;
+  }
+  if (::kill(r.pid, sig) != 0) {
+    *error = fmt::format("replica {}: kill: {}", index, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool Launcher::WaitExit(int index, Duration wait, bool kill_after) {
+  Replica& r = replicas_[index];
+  const auto deadline = Clock::now() + wait;
+  while (r.pid > 0) {
+    int status = 0;
+    if (::waitpid(r.pid, &status, WNOHANG) == r.pid) {
+      r.exit_status = DecodeStatus(status);
+      r.pid = -1;
+      return true;
+    }
+    if (Clock::now() >= deadline) {
+      if (!kill_after) return false;
+      ::kill(r.pid, SIGKILL);
+      ::kill(r.pid, SIGCONT);
+      ::waitpid(r.pid, &status, 0);
+      r.exit_status = DecodeStatus(status);
+      r.pid = -1;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+bool Launcher::Restart(int index, std::string* error) {
+  Replica& r = replicas_[index];
+  if (r.pid > 0) {
+    *error = fmt::format("replica {} is still running (pid {})", index, r.pid);
+    return false;
+  }
+  return StartOne(index, /*restart=*/true, error) && WaitReady(r, index, error);
+}
+
+bool Launcher::SetFdLimit(int index, int64_t soft, int64_t* previous, std::string* error) {
+  Replica& r = replicas_[index];
+  std::string why;
+  if (!Signal(index, 0, &why)) {
+    *error = why;
+    return false;
+  }
+  rlimit old{};
+  if (::prlimit(r.pid, RLIMIT_NOFILE, nullptr, &old) != 0) {
+    *error = fmt::format("replica {}: prlimit: {}", index, strerror(errno));
+    return false;
+  }
+  rlimit now = old;
+  now.rlim_cur = std::min<rlim_t>(static_cast<rlim_t>(soft), old.rlim_max);
+  if (::prlimit(r.pid, RLIMIT_NOFILE, &now, nullptr) != 0) {
+    *error = fmt::format("replica {}: prlimit: {}", index, strerror(errno));
+    return false;
+  }
+  *previous = static_cast<int64_t>(old.rlim_cur);
+  return true;
 }
 
 std::vector<std::string> Launcher::Addresses() const {

@@ -12,6 +12,16 @@
 // until it answers 200 or `ready_timeout` passes.
 //
 // Stop sends SIGTERM, waits `grace`, then SIGKILL.
+//
+// Process faults (fault/timeline.h) signal, restart and limit one replica
+// at a time. A replica restarts on the addresses it had, so clients and
+// proxies need not learn new ones: {port} keeps its number, and the values
+// of --http and --grpc (kvd's flags) become the addresses of its ready line.
+// Its stderr is appended to, not truncated, across restarts.
+//
+// Every replica gets KVD_ADMIN_TOKEN in its environment (a random token, or
+// the command's own --admin-token, or herd's own KVD_ADMIN_TOKEN), so herd
+// can drive kvd's /admin/faults; other programs ignore it.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +36,7 @@ namespace herd {
 
 struct Replica {
   pid_t pid = -1;
+  int port = 0;      // what {port} became
   std::string http;  // host:port, or empty
   std::string grpc;  // host:port, or empty
   std::filesystem::path stderr_path;
@@ -45,15 +56,30 @@ class Launcher {
   const std::vector<Replica>& replicas() const { return replicas_; }
   // The address the fleets use for each replica, for the scenario's protocol.
   std::vector<std::string> Addresses() const;
+  const std::string& admin_token() const { return admin_token_; }
+
+  // Process control for faults. Calls for one replica must not overlap
+  // (the caller serialises them); different replicas may run in parallel.
+  // Each returns false with *error when the replica is not running.
+  bool Signal(int index, int sig, std::string* error);
+  // Waits up to `wait` for the replica to exit (true when it has; its
+  // exit_status is then set). With SIGKILL after `wait` if `kill_after`.
+  bool WaitExit(int index, Duration wait, bool kill_after);
+  // Starts a stopped replica again on the same addresses; waits for ready.
+  bool Restart(int index, std::string* error);
+  // Sets the soft RLIMIT_NOFILE of the running replica (prlimit); the
+  // previous soft limit goes to *previous.
+  bool SetFdLimit(int index, int64_t soft, int64_t* previous, std::string* error);
 
  private:
-  bool StartOne(int index, std::string* error);
+  bool StartOne(int index, bool restart, std::string* error);
   bool WaitReady(Replica& r, int index, std::string* error);
 
   LaunchSpec spec_;
   Target::Protocol protocol_;
   std::filesystem::path run_dir_;
   std::vector<Replica> replicas_;
+  std::string admin_token_;
 };
 
 // Resolves the program of a launch command: as given when it contains a

@@ -188,7 +188,14 @@ void ExpectSameScenario(const Scenario& a, const Scenario& b) {
     EXPECT_EQ(x.connections, y.connections);
     EXPECT_EQ(x.pool_size, y.pool_size);
   }
-  EXPECT_EQ(a.faults, b.faults);
+  ASSERT_EQ(a.faults.size(), b.faults.size());
+  for (size_t i = 0; i < a.faults.size(); ++i) {
+    EXPECT_EQ(a.faults[i].kind, b.faults[i].kind);
+    EXPECT_EQ(a.faults[i].at, b.faults[i].at);
+    EXPECT_EQ(a.faults[i].end, b.faults[i].end);
+    EXPECT_EQ(a.faults[i].replica, b.faults[i].replica);
+    EXPECT_EQ(FaultParameters(a.faults[i]), FaultParameters(b.faults[i]));
+  }
   EXPECT_EQ(a.probes, b.probes);
   EXPECT_EQ(a.monitors, b.monitors);
   EXPECT_EQ(a.durability, b.durability);
@@ -248,7 +255,7 @@ TEST(Scenario, DesignExampleParsesIntoEveryField) {
   EXPECT_FALSE(f.breaker.has_value());
   EXPECT_FALSE(f.adaptive_throttle.has_value());
 
-  EXPECT_EQ(s.faults, json::array());
+  EXPECT_TRUE(s.faults.empty());
   EXPECT_EQ(s.probes, json::array());
   EXPECT_EQ(s.monitors, json::array());
   EXPECT_TRUE(s.durability.is_null());
@@ -578,8 +585,6 @@ TEST(ScenarioErrors, FleetNamesAreUnique) {
 }
 
 TEST(ScenarioErrors, LaterSectionsAreRefusedUnlessEmpty) {
-  EXPECT_TRUE(HasError(ErrorsOf(Minimal({{"faults", {{{"at", "0s"}, {"kind", "down"}}}}})),
-                       "faults: not supported by this version of herd yet"));
   EXPECT_TRUE(HasError(ErrorsOf(Minimal({{"durability", {{"writes", 5000}}}})),
                        "durability: not supported by this version of herd yet"));
   EXPECT_TRUE(HasError(ErrorsOf(Minimal({{"gates", 3}})), "gates: expected an array, got 3"));
@@ -587,8 +592,99 @@ TEST(ScenarioErrors, LaterSectionsAreRefusedUnlessEmpty) {
   for (const char* key : {"faults", "probes", "monitors", "gates"}) empty[key] = json::array();
   empty["durability"] = nullptr;
   Scenario s = ParseOk(empty);
-  EXPECT_EQ(s.faults, json::array());
+  EXPECT_TRUE(s.faults.empty());
   EXPECT_TRUE(s.durability.is_null());
+}
+
+// Some error starts with `prefix`.
+::testing::AssertionResult Starts(const std::vector<std::string>& errors, const std::string& prefix) {
+  for (const std::string& e : errors) {
+    if (e.starts_with(prefix)) return ::testing::AssertionSuccess();
+  }
+  auto failure = ::testing::AssertionFailure() << "no error starting \"" << prefix << "\" among:";
+  for (const std::string& e : errors) failure << "\n  " << e;
+  return failure;
+}
+
+// A launched target with two replicas, 60 s, and these faults.
+json WithFaults(const json& faults) {
+  json doc = Minimal({{"target", {{"url", nullptr}, {"launch", {{"command", {"kvd"}}, {"replicas", 2}}}}},
+                      {"duration", "60s"}});
+  doc["faults"] = faults;
+  return doc;
+}
+
+TEST(ScenarioFaults, WindowsReplicasAndParameters) {
+  Scenario s = ParseOk(WithFaults({
+      {{"kind", "latency"}, {"at", "10s"}, {"for", "5s"}, {"latency", "100ms"}, {"jitter", "10ms"}},
+      {{"kind", "down"}, {"at", "20s"}, {"until", "40s"}, {"replica", 1}},
+      {{"kind", "kill"}, {"at", "30s"}},
+      {{"kind", "term"}, {"at", "30s"}, {"restart_after", nullptr}},
+      {{"kind", "http_error"}, {"at", "0s"}, {"probability", 0.25}, {"latency", "0ms-198ms"}},
+      {{"kind", "admin"}, {"at", "5s"}, {"for", "1s"}, {"error_rate", 0.5}, {"leak", "task"}},
+      {{"kind", "http_delay"}, {"at", "1s"}, {"mean", "50ms"}, {"stddev", "5ms"}},
+  }));
+  ASSERT_EQ(s.faults.size(), 7u);
+  const FaultSpec& latency = s.faults[0];
+  EXPECT_EQ(latency.kind, FaultSpec::Kind::kLatency);
+  EXPECT_EQ(latency.at, std::chrono::seconds(10));
+  EXPECT_EQ(latency.end, std::chrono::seconds(15));
+  EXPECT_EQ(latency.replica, -1);
+  EXPECT_EQ(latency.proxy.latency, std::chrono::milliseconds(100));
+  EXPECT_EQ(latency.proxy.direction, ProxyFault::Direction::kDown);
+  EXPECT_EQ(latency.proxy.toxicity, 1.0);
+  EXPECT_EQ(s.faults[1].end, std::chrono::seconds(40));
+  EXPECT_EQ(s.faults[1].replica, 1);
+  EXPECT_EQ(s.faults[2].restart_after, Duration(std::chrono::seconds(1)));  // kill's default
+  EXPECT_EQ(s.faults[2].end, std::chrono::seconds(31));
+  EXPECT_FALSE(s.faults[3].restart_after.has_value());                        // stays down
+  EXPECT_EQ(s.faults[3].end, std::chrono::seconds(60));
+  EXPECT_EQ(s.faults[4].end, std::chrono::seconds(60));                       // to the end of the run
+  EXPECT_EQ(s.faults[4].proxy.status, 503);
+  EXPECT_EQ(s.faults[4].proxy.latency_hi, std::chrono::milliseconds(198));
+  EXPECT_EQ(s.faults[5].admin, json({{"error_rate", 0.5}, {"leak", "task"}}));
+  EXPECT_TRUE(s.faults[6].proxy.normal);
+  EXPECT_EQ(s.faults[6].proxy.mean, std::chrono::milliseconds(50));
+  // Resolved and parsed again: the same faults (the round trip test checks the rest).
+  EXPECT_EQ(s.resolved["faults"][2]["restart_after"], "1s");
+  EXPECT_EQ(s.resolved["faults"][1]["replica"], 1);
+  EXPECT_EQ(s.resolved["faults"][0]["replica"], "all");
+  Scenario again = ParseOk(s.resolved);
+  ASSERT_EQ(again.faults.size(), 7u);
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(FaultParameters(again.faults[i]), FaultParameters(s.faults[i])) << i;
+    EXPECT_EQ(again.faults[i].end, s.faults[i].end) << i;
+  }
+}
+
+TEST(ScenarioFaults, BadFaultsNameTheField) {
+  auto errors = [](const json& fault) { return ErrorsOf(WithFaults(json::array({fault}))); };
+  EXPECT_TRUE(Starts(errors({{"kind", "latncy"}}), "faults[0].kind: unknown value \"latncy\" (did you mean \"latency\"?)"));
+  EXPECT_TRUE(Starts(errors({{"at", "1s"}}), "faults[0].kind: required"));
+  EXPECT_TRUE(Starts(errors({{"kind", "pause"}, {"for", "-1s"}}), "faults[0].for: expected a duration"));
+  EXPECT_TRUE(Starts(errors({{"kind", "pause"}, {"replica", 2}}), "faults[0].replica: the target has 2 replicas (0..1), got 2"));
+  EXPECT_TRUE(Starts(errors({{"kind", "pause"}, {"at", "50s"}, {"for", "20s"}}),
+                       "faults[0].for: the window ends at 70s, past the end of the run (1m)"));
+  EXPECT_TRUE(Starts(errors({{"kind", "pause"}, {"at", "70s"}}), "faults[0].at: must be before the end of the run"));
+  EXPECT_TRUE(Starts(errors({{"kind", "kill"}, {"at", "59s"}, {"restart_after", "2s"}}),
+                       "faults[0].restart_after: the window ends at 61s, past the end of the run"));
+  EXPECT_TRUE(Starts(errors({{"kind", "kill"}, {"for", "2s"}}), "faults[0].for: for is not used by kill and term"));
+  EXPECT_TRUE(Starts(errors({{"kind", "reset"}, {"kbps", 5}}), "faults[0].kbps: unknown field"));
+  EXPECT_TRUE(Starts(errors({{"kind", "latency"}}), "faults[0].latency: required for latency"));
+  EXPECT_TRUE(Starts(errors({{"kind", "latency"}, {"latency", "1ms"}, {"toxicity", 2}}),
+                       "faults[0].toxicity: must be between 0 and 1"));
+  EXPECT_TRUE(Starts(errors({{"kind", "admin"}}), "faults[0]: admin needs at least one of"));
+  EXPECT_TRUE(Starts(errors({{"kind", "pause"}, {"for", "1s"}, {"until", "2s"}}), "faults[0].until: give for or until"));
+  EXPECT_TRUE(Starts(errors({{"kind", "http_delay"}}), "faults[0].latency: give either latency"));
+  // What the target cannot take.
+  EXPECT_TRUE(Starts(ErrorsOf(Minimal({{"faults", {{{"kind", "kill"}}}}})),
+                       "faults[0].kind: kill needs a target herd launches"));
+  json grpc = WithFaults({{{"kind", "http_error"}}});
+  grpc["target"]["protocol"] = "grpc";
+  EXPECT_TRUE(Starts(ErrorsOf(grpc), "faults[0].kind: http_error needs target.protocol \"http\""));
+  EXPECT_TRUE(Starts(errors(5), "faults[0]: expected an object (a fault), got 5"));
+  // A url target has one replica; TCP faults work on it.
+  ParseOk(Minimal({{"faults", {{{"kind", "down"}, {"at", "1s"}, {"for", "1s"}}}}}));
 }
 
 TEST(ScenarioErrors, LoadScenarioNamesTheFile) {

@@ -1,0 +1,37 @@
+// Test support: reading the CSV files of a herd run directory
+// (timeseries.csv, faults.csv, probes.csv, monitors.csv), so tests assert
+// through herd's own recording by column name rather than position.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace herd::test {
+
+// A CSV file with a header line. Fields may be quoted ("a, b" and "" for a
+// quote inside), as herd writes faults.csv's detail.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+
+  // The index of a column, or -1.
+  int Column(const std::string& name) const;
+  bool HasColumn(const std::string& name) const { return Column(name) >= 0; }
+  // A cell of row `row` by column name; "" when the column (or cell) is absent.
+  const std::string& Cell(size_t row, const std::string& name) const;
+  // The cell as a number; NaN when it is empty or not a number.
+  double Number(size_t row, const std::string& name) const;
+  size_t size() const { return rows.size(); }
+};
+
+// Parses CSV text (RFC 4180: quoted fields, "" escapes, CRLF or LF line
+// ends). The first record is the header. False with *error on an unclosed
+// quote or a row whose field count differs from the header's.
+bool ParseCsv(const std::string& text, CsvTable* table, std::string* error);
+
+// Reads and parses a file; false with *error when it cannot be read or parsed.
+bool ReadCsvFile(const std::filesystem::path& path, CsvTable* table, std::string* error);
+
+}  // namespace herd::test
