@@ -66,42 +66,17 @@ rate_dur_s=$(seconds_of "$RATE_DURATION" RATE_DURATION)
 idle_dur_s=$(seconds_of "$IDLE_DURATION" IDLE_DURATION)
 
 herd_bin="$BUILD_DIR/harness/herd"
-if [[ ! -x $herd_bin ]]; then
-  die "no herd binary at $herd_bin; build it with
-  cmake -S . -B build && cmake --build build -j2 --target herd
-(or point BUILD_DIR at an existing build tree, e.g. BUILD_DIR=build-dev)"
-fi
-nginx_bin=/usr/sbin/nginx
-[[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx || true)
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v hey >/dev/null || missing+=(hey)
-command -v ab >/dev/null || missing+=(apache2-utils)
-[[ -n $nginx_bin && -x $nginx_bin ]] || missing+=(nginx-light)
-command -v curl >/dev/null || missing+=(curl)
-command -v pgrep >/dev/null || missing+=(procps)
-if ((${#missing[@]})); then
-  die "missing ${missing[*]}; run scripts/setup.sh (it installs wrk, hey, apache2-utils, nginx-light, curl and procps)"
-fi
+need_binary "$herd_bin" herd
+need_tools wrk hey ab
 # GNU time gives each client's exact peak RSS (getrusage); without it CPU
 # comes from bash's `times` and peak RSS from polling /proc/PID/status.
 gnu_time=""
 if [[ -x /usr/bin/time ]] && /usr/bin/time -f '%M' -o /dev/null true 2>/dev/null; then gnu_time=/usr/bin/time; fi
 mkdir -p "$OUT"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/herd_vs_peers.XXXXXX")
 nginx_pid="" load_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$load_pid"
-  stop_pid "$nginx_pid"
-  if [[ $KEEP_TMP == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit=(load_pid nginx_pid)
+bench_tmp herd_vs_peers
 
 
 

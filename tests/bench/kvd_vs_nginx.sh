@@ -45,37 +45,13 @@ TARGET_P99_MS=2
 die() { echo "kvd_vs_nginx: $*" >&2; exit 1; }
 
 kvd_bin="$BUILD_DIR/targets/kvd/kvd"
-if [[ ! -x $kvd_bin ]]; then
-  die "no kvd binary at $kvd_bin; build it with
-  cmake -S . -B build && cmake --build build -j2 --target kvd
-(or point BUILD_DIR at an existing build tree, e.g. BUILD_DIR=build-dev)"
-fi
-nginx_bin=/usr/sbin/nginx
-[[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx || true)
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-[[ -n $nginx_bin && -x $nginx_bin ]] || missing+=(nginx-light)
-command -v curl >/dev/null || missing+=(curl)
-command -v pgrep >/dev/null || missing+=(procps)
-if ((${#missing[@]})); then
-  die "missing ${missing[*]}; run scripts/setup.sh (it installs wrk, nginx-light, curl and procps)"
-fi
+need_binary "$kvd_bin" kvd
+need_tools wrk
 mkdir -p "$OUT"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvd_vs_nginx.XXXXXX")
 nginx_pid="" kvd_pid="" load_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$load_pid"
-  stop_pid "$kvd_pid"
-  stop_pid "$nginx_pid"
-  if [[ $KEEP_TMP == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit=(load_pid kvd_pid nginx_pid)
+bench_tmp kvd_vs_nginx
 
 
 

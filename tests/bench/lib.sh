@@ -2,6 +2,46 @@
 # Helpers shared by the benchmarks in this folder: ports, processes, CPU
 # accounting from /proc, and an nginx `return 200` on loopback. Sourced.
 
+# ---- set-up shared by the benchmarks -----------------------------------
+# need_binary PATH NAME: dies with how to build NAME when PATH is missing.
+need_binary() {
+  [[ -x $1 ]] && return 0
+  die "no $2 binary at $1; build it with
+  cmake -S . -B build && cmake --build build -j2 --target $2
+(or point BUILD_DIR at an existing build tree, e.g. BUILD_DIR=build-dev)"
+}
+
+# need_tools TOOL...: sets nginx_bin; dies naming the Debian packages of
+# what is missing (nginx, curl and pgrep are always needed).
+need_tools() {
+  nginx_bin=/usr/sbin/nginx
+  [[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx || true)
+  local missing=() tool
+  [[ -n $nginx_bin && -x $nginx_bin ]] || missing+=(nginx-light)
+  for tool in curl "$@"; do
+    command -v "$tool" >/dev/null || missing+=("$([[ $tool == ab ]] && echo apache2-utils || echo "$tool")")
+  done
+  command -v pgrep >/dev/null || missing+=(procps)
+  ((${#missing[@]} == 0)) || die "missing ${missing[*]}; run scripts/setup.sh (it installs them)"
+}
+
+# bench_tmp NAME: a temp dir in $tmp, removed at exit (KEEP_TMP=1 keeps it),
+# after every pid named in the array `stop_at_exit` is stopped.
+stop_at_exit=()
+bench_tmp() {
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+bench_cleanup() {
+  local rc=$? var
+  trap - EXIT INT TERM
+  for var in "${stop_at_exit[@]}"; do stop_pid "${!var}"; done
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+  exit "$rc"
+}
+
 stop_pid() { # pid: TERM, up to 5 s, then KILL
   local pid=$1 i
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
