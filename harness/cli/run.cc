@@ -7,14 +7,18 @@
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "engine/engine.h"
 #include "engine/scheduler.h"
+#include "analyze/analyses.h"
+#include "fault/actor.h"
 #include "fault/proxy.h"
 #include "fault/timeline.h"
+#include "observe/observers.h"
 #include "measure/timeseries.h"
 #include "report/run_dir.h"
 #include "report/summary.h"
@@ -190,6 +194,30 @@ int RunCommand(const RunOptions& o) {
     facts.target = {{"kind", "url"}, {"addresses", addresses}};
   }
 
+  // Where each replica listens, for the probes and monitors (they go
+  // direct, as a kubelet does) and for process faults.
+  std::vector<std::string> direct_http, direct_grpc;
+  if (launcher) {
+    for (const Replica& r : launcher->replicas()) {
+      direct_http.push_back(r.http);
+      direct_grpc.push_back(r.grpc);
+    }
+  } else if (!model) {
+    const bool grpc = target.protocol == Target::Protocol::kGrpc;
+    direct_http.push_back(grpc ? "" : addresses.front());
+    direct_grpc.push_back(grpc ? addresses.front() : "");
+  }
+  // Blocking work on a replica (process and admin faults, probe restarts)
+  // runs on that replica's actor, one job at a time.
+  std::vector<std::unique_ptr<Actor>> actors;
+  std::vector<Actor*> actor_ptrs;
+  if (launcher) {
+    for (size_t i = 0; i < launcher->replicas().size(); ++i) {
+      actors.push_back(std::make_unique<Actor>());
+      actor_ptrs.push_back(actors.back().get());
+    }
+  }
+
   // Proxy faults: one proxy in front of each replica; the fleets talk to it.
   std::vector<std::unique_ptr<Proxy>> proxies;
   if (std::any_of(scenario.faults.begin(), scenario.faults.end(), [](const FaultSpec& f) { return f.is_proxy(); })) {
@@ -226,6 +254,28 @@ int RunCommand(const RunOptions& o) {
     transport = std::make_unique<HttpTransport>(ioc, scheduler, spec);
   }
   Engine engine(scenario, scheduler, *transport, series);
+
+  // Probes, monitors and the durability cohort.
+  std::vector<int> unready(addresses.size(), 0);  // unready probes per replica
+  std::unique_ptr<Observers> observers;
+  if (!model && (!scenario.probes.empty() || !scenario.monitors.empty() || scenario.durability)) {
+    Observers::Context c;
+    c.scenario = &scenario;
+    c.launcher = launcher.get();
+    c.direct_http = direct_http;
+    c.direct_grpc = direct_grpc;
+    c.cohort_http = target.protocol == Target::Protocol::kHttp ? addresses : direct_http;
+    c.actors = actor_ptrs;
+    c.log = !o.quiet;
+    c.set_ready = [&ioc, &transport, &unready](int replica, bool ready) {
+      asio::post(ioc, [&transport, &unready, replica, ready] {
+        int& n = unready.at(static_cast<size_t>(replica));
+        n = std::max(0, n + (ready ? -1 : 1));
+        transport->SetReplicaReady(static_cast<size_t>(replica), n == 0);
+      });
+    };
+    observers = std::make_unique<Observers>(std::move(c));
+  }
   const Duration grace = LongestTimeout(scenario);
   bool interrupted = false;
   std::unique_ptr<FaultTimeline> timeline;
@@ -249,12 +299,14 @@ int RunCommand(const RunOptions& o) {
     if (!scenario.faults.empty()) {
       FaultTimeline::Targets targets;
       targets.launcher = launcher.get();
+      targets.actors = actor_ptrs;
       for (auto& p : proxies) targets.proxies.push_back(p.get());
       targets.replicas = static_cast<int>(addresses.size());
       targets.log = !o.quiet;
       timeline = std::make_unique<FaultTimeline>(scenario.faults, scheduler, std::move(targets), zero);
       timeline->Start();
     }
+    if (observers) observers->Start(zero, scenario.duration);
     engine.Start();
     Duration stop_at{};
     for (;;) {
@@ -265,6 +317,7 @@ int RunCommand(const RunOptions& o) {
         if (!interrupted) scheduler.RunUntil(scenario.duration);
         engine.Stop();
         if (timeline) timeline->Finish();  // heal, so what is in flight can finish
+        if (observers) observers->StopLoad();
         stop_at = std::min(now, scenario.duration);
       }
       if (engine.stopped() && (engine.in_flight() == 0 || now >= stop_at + grace || interrupted)) break;
@@ -295,9 +348,13 @@ int RunCommand(const RunOptions& o) {
     facts.faults.push_back({{"start_s", r.start_s}, {"end_s", r.end_s}, {"kind", FaultKindName(r.kind)},
                             {"replica", r.replica}, {"applied", r.applied}, {"detail", r.detail}});
     if (r.applied) {
-      facts.windows.push_back({r.start_s, r.end_s, fmt::format("{} on replica {}", FaultKindName(r.kind), r.replica)});
+      facts.windows.push_back(
+          {r.start_s, r.end_s, fmt::format("{} on replica {}", FaultKindName(r.kind), r.replica), r.replica});
     }
   }
+  // Healed: monitors sample their idle time, replicas come back, the
+  // durability cohort is read back (through the proxies, fault-free now).
+  if (observers) observers->Finish();
   proxies.clear();
 
   if (launcher) {
@@ -311,9 +368,28 @@ int RunCommand(const RunOptions& o) {
   }
 
   bool ok = dir.Write("timeseries.csv", series.Csv(), &error) &&
-            dir.Write("faults.csv", FaultsCsv(fault_records), &error);
+            dir.Write("faults.csv", FaultsCsv(fault_records), &error) &&
+            dir.Write("probes.csv", observers ? observers->ProbesCsv() : "t_s,probe,replica,status,latency_ms,state\n",
+                      &error) &&
+            dir.Write("monitors.csv", observers ? observers->MonitorsCsv() : "t_s,monitor,replica,series,value\n",
+                      &error);
   for (size_t f = 0; ok && f < series.fleets(); ++f) {
     ok = dir.Write("histograms/" + series.fleet_name(f) + ".txt", HistogramsText(series, f), &error);
+  }
+  {
+    AnalysisInput in;
+    in.series = &series;
+    in.load_end_s = ToSeconds(facts.elapsed);
+    for (const auto& w : facts.windows) in.windows.push_back({w.start_s, w.end_s, w.label, w.replica});
+    for (size_t f = 0; f < series.fleets(); ++f) in.succeeded_per_instance.push_back(engine.SucceededPerInstance(f));
+    if (observers) {
+      in.probe_checks = observers->probe_observations();
+      in.monitor_samples = observers->monitor_samples();
+      in.durability = observers->durability();
+      in.durability_read_errors = observers->durability_read_errors();
+      facts.restarts = observers->restarts();
+    }
+    facts.analyses = BuildAnalyses(in);
   }
   json summary = BuildSummary(scenario, series, facts);
   ok = ok && dir.Write("summary.json", summary.dump(2) + "\n", &error);

@@ -288,6 +288,7 @@ void Engine::OnAttemptDone(uint64_t cookie, const AttemptResult& result) {
   }
   if (!f.throttles.empty() && Accepted(outcome)) f.throttles[index].OnAccepted(now);
 
+  if (result.pushback) series_.PushbackSeen(f.index, now);
   if (IsSuccess(outcome)) return EndRequest(f, index, Result::kSucceeded);
   const RetryPolicy& retry = f.spec.retry;
   const bool retryable = retry.strategy != Strategy::kNone && retry.retry_on.Has(outcome);
@@ -309,6 +310,7 @@ void Engine::OnAttemptDone(uint64_t cookie, const AttemptResult& result) {
   if (f.spec.deadline.count() > 0 && now + *delay >= in.intended + f.spec.deadline) {
     return EndRequest(f, index, Result::kAbandoned);
   }
+  if (retry.honor_retry_after && result.pushback) series_.PushbackHonoured(f.index, now);
   in.backoff = *delay;
   in.state = Instance::State::kBackoff;
   ScheduleWake(f, index, now + *delay);

@@ -72,10 +72,8 @@ std::string FaultsCsv(const std::vector<FaultRecord>& records) {
 FaultTimeline::FaultTimeline(const std::vector<FaultSpec>& faults, Scheduler& scheduler, Targets targets,
                              std::chrono::steady_clock::time_point zero)
     : faults_(faults), scheduler_(scheduler), targets_(std::move(targets)), zero_(zero) {
-  bool needs_actors = false;
   for (size_t i = 0; i < faults_.size(); ++i) {
     const FaultSpec& f = faults_[i];
-    needs_actors |= !f.is_proxy();
     for (int r = 0; r < targets_.replicas; ++r) {
       if (f.replica >= 0 && f.replica != r) continue;
       auto app = std::make_unique<Application>();
@@ -84,12 +82,12 @@ FaultTimeline::FaultTimeline(const std::vector<FaultSpec>& faults, Scheduler& sc
       apps_.push_back(std::move(app));
     }
   }
-  if (needs_actors) {
-    for (int r = 0; r < targets_.replicas; ++r) actors_.push_back(std::make_unique<Actor>());
-  }
 }
 
-FaultTimeline::~FaultTimeline() { actors_.clear(); }  // joins before the rest goes
+// The actors belong to the run and outlive this: their jobs hold `this`.
+FaultTimeline::~FaultTimeline() {
+  for (Actor* actor : targets_.actors) actor->Drain();
+}
 
 void FaultTimeline::ProxyDown(int replica, bool down) {
   if (!targets_.proxies.empty()) targets_.proxies.at(static_cast<size_t>(replica))->SetDown(down);
@@ -143,7 +141,7 @@ void FaultTimeline::Begin(size_t index) {
     return;
   }
   // Process and admin faults block: the replica's actor runs them.
-  actors_.at(static_cast<size_t>(app.replica))->Post([this, &app, &f] {
+  targets_.actors.at(static_cast<size_t>(app.replica))->Post([this, &app, &f] {
     Launcher* launcher = targets_.launcher;
     const int r = app.replica;
     std::string error, note;
@@ -216,7 +214,7 @@ void FaultTimeline::End(size_t index, bool at_finish) {
     records_[app.record].end_s = Now();
     return;
   }
-  actors_.at(static_cast<size_t>(app.replica))->Post([this, &app, &f, at_finish] {
+  targets_.actors.at(static_cast<size_t>(app.replica))->Post([this, &app, &f, at_finish] {
     if (!app.applied) return;  // its record is closed already
     Launcher* launcher = targets_.launcher;
     const int r = app.replica;
@@ -270,7 +268,7 @@ void FaultTimeline::Finish() {
   if (finished_) return;
   for (size_t i = 0; i < apps_.size(); ++i) End(i, /*at_finish=*/true);
   finished_ = true;
-  for (auto& actor : actors_) actor->Drain();
+  for (Actor* actor : targets_.actors) actor->Drain();
   // Records still open: a kill that stays down, a fault that never began
   // has no record at all.
   const double now = Now();

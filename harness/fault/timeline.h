@@ -57,6 +57,9 @@ class FaultTimeline : public TimerTarget {
   struct Targets {
     Launcher* launcher = nullptr;  // launched replicas; null for url targets
     std::vector<Proxy*> proxies;   // one per replica when the scenario has proxy faults
+    // One per launched replica: process and admin faults run there, in
+    // turn with the replica's other blocking work (a probe's restart).
+    std::vector<Actor*> actors;
     int replicas = 1;
     bool log = true;               // restarts and failures to stderr
   };
@@ -96,7 +99,6 @@ class FaultTimeline : public TimerTarget {
   Targets targets_;
   std::chrono::steady_clock::time_point zero_;
   std::vector<std::unique_ptr<Application>> apps_;
-  std::vector<std::unique_ptr<Actor>> actors_;  // one per replica, for process and admin faults
   mutable std::mutex mu_;                       // records, written by actors
   std::vector<FaultRecord> records_;
   bool finished_ = false;

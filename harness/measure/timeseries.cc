@@ -17,6 +17,8 @@ void BucketCounts::Add(const BucketCounts& other) {
   failed += other.failed;
   abandoned += other.abandoned;
   budget_denied += other.budget_denied;
+  pushback_seen += other.pushback_seen;
+  pushback_honoured += other.pushback_honoured;
   breaker_rejected += other.breaker_rejected;
   client_throttled += other.client_throttled;
   // A gauge, not a counter: over a range it is the value at the range's end.
@@ -42,7 +44,9 @@ TimeSeries::TimeSeries(Duration width, std::vector<std::string> fleets)
     // A width of 0 would divide by zero; scenario validation rejects it, so
     // here it only has to be harmless.
     : width_(std::max(Duration(1), width)),
+      fine_width_(std::min<Duration>(width_, std::chrono::milliseconds(100))),
       fleets_(std::move(fleets)),
+      fine_attempts_(fleets_.size()),
       per_fleet_(fleets_.size()) {
   open_.reserve(64);
 }
@@ -101,7 +105,16 @@ void TimeSeries::Attempt(size_t fleet, Duration t, bool retry) {
   BucketCounts& c = At(fleet, t).counts;
   ++c.attempts;
   if (retry) ++c.retries;
+  const auto slot = static_cast<size_t>(std::max<int64_t>(0, t / fine_width_));
+  std::vector<uint32_t>& fine = fine_attempts_[fleet];
+  // Grows geometrically, like the buckets: no allocation per attempt.
+  if (slot >= fine.size()) fine.resize(std::max(slot + 1, fine.size() * 2));
+  ++fine[slot];
 }
+
+void TimeSeries::PushbackSeen(size_t fleet, Duration t) { ++At(fleet, t).counts.pushback_seen; }
+
+void TimeSeries::PushbackHonoured(size_t fleet, Duration t) { ++At(fleet, t).counts.pushback_honoured; }
 
 void TimeSeries::Outcome(size_t fleet, Duration t, herd::Outcome o, Duration latency) {
   ++At(fleet, t).counts.outcomes[static_cast<int>(o)];

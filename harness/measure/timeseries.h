@@ -41,6 +41,10 @@ struct BucketCounts {
   uint64_t budget_denied = 0;
   uint64_t breaker_rejected = 0;
   uint64_t client_throttled = 0;
+  // Answers that carried Retry-After / grpc-retry-pushback-ms, and retries
+  // that waited what they said (honor_retry_after). Summary only.
+  uint64_t pushback_seen = 0;
+  uint64_t pushback_honoured = 0;
   int64_t in_flight = 0;  // at the bucket's end
 
   void Add(const BucketCounts& other);  // in_flight: other's (the later)
@@ -64,7 +68,15 @@ class TimeSeries {
   void BudgetDenied(size_t fleet, Duration t);
   void BreakerRejected(size_t fleet, Duration t);
   void ClientThrottled(size_t fleet, Duration t);
+  void PushbackSeen(size_t fleet, Duration t);
+  void PushbackHonoured(size_t fleet, Duration t);
   void InFlight(size_t fleet, Duration t, int64_t in_flight);  // latest value wins
+
+  // Attempts per fine slot (100 ms, or the bucket width when that is
+  // shorter), for the spreading analysis: synchronised retries show as
+  // spikes a 1 s bucket would smooth away. 4 bytes a slot.
+  Duration fine_width() const { return fine_width_; }
+  const std::vector<uint32_t>& fine_attempts(size_t fleet) const { return fine_attempts_[fleet]; }
 
   // Buckets that end at or before `t` will get no more events: compress them.
   void Seal(Duration t);
@@ -118,7 +130,9 @@ class TimeSeries {
   size_t DenseHistograms() const;
 
   Duration width_;
+  Duration fine_width_;
   std::vector<std::string> fleets_;
+  std::vector<std::vector<uint32_t>> fine_attempts_;
   // Every fleet has the same number of buckets, so counts(f, b) can always
   // return a stored bucket (with in_flight carried forward).
   std::vector<std::vector<Bucket>> per_fleet_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analyze/analyses.h"
 #include "herd/version.h"
 
 namespace herd {
@@ -22,7 +23,8 @@ json CountsJson(const BucketCounts& c) {
           {"retries", c.retries},       {"outcomes", outcomes},
           {"succeeded", c.succeeded},   {"failed", c.failed},
           {"abandoned", c.abandoned},   {"budget_denied", c.budget_denied},
-          {"breaker_rejected", c.breaker_rejected}, {"client_throttled", c.client_throttled}};
+          {"breaker_rejected", c.breaker_rejected}, {"client_throttled", c.client_throttled},
+          {"retry_after_seen", c.pushback_seen}, {"retry_after_honoured", c.pushback_honoured}};
 }
 
 json FleetFigures(const Scenario& scenario, const TimeSeries& series, size_t f, size_t from, size_t to,
@@ -43,20 +45,14 @@ json FleetFigures(const Scenario& scenario, const TimeSeries& series, size_t f, 
 json Phase(const Scenario& scenario, const TimeSeries& series, std::string name, std::string label,
            double start_s, double end_s, bool whole_buckets_out) {
   const double width = ToSeconds(series.width());
-  const auto n = static_cast<double>(series.buckets());
-  // Windows take every bucket they touch; before and after only the
-  // buckets no window touches.
-  double from = whole_buckets_out ? std::ceil(start_s / width - 1e-9) : std::floor(start_s / width + 1e-9);
-  double to = whole_buckets_out ? std::floor(end_s / width + 1e-9) : std::ceil(end_s / width - 1e-9);
-  from = std::clamp(from, 0.0, n);
-  to = std::clamp(to, from, n);
-  const double seconds = std::max(1e-9, (to - from) * width);
+  const BucketSpan span = PhaseBuckets(width, series.buckets(), start_s, end_s, /*window=*/!whole_buckets_out);
+  const double seconds = std::max(1e-9, static_cast<double>(span.size()) * width);
   json fleets = json::array();
   for (size_t f = 0; f < series.fleets(); ++f) {
-    fleets.push_back(FleetFigures(scenario, series, f, static_cast<size_t>(from), static_cast<size_t>(to), seconds));
+    fleets.push_back(FleetFigures(scenario, series, f, span.from, span.to, seconds));
   }
   return {{"phase", std::move(name)}, {"label", std::move(label)}, {"start_s", start_s}, {"end_s", end_s},
-          {"buckets", {static_cast<size_t>(from), static_cast<size_t>(to)}}, {"fleets", std::move(fleets)}};
+          {"buckets", {span.from, span.to}}, {"fleets", std::move(fleets)}};
 }
 
 json Phases(const Scenario& scenario, const TimeSeries& series, const RunFacts& facts) {
@@ -115,6 +111,8 @@ json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunF
           {"fleets", fleets},
           {"faults", facts.faults},
           {"phases", Phases(scenario, series, facts)},
+          {"restarts", facts.restarts},
+          {"analyses", facts.analyses},
           {"gates", json::array()},
           {"verdict", facts.interrupted ? "interrupted" : "pass"},
           {"scenario", scenario.resolved}};

@@ -26,9 +26,12 @@ struct RunFacts {
   struct Window {
     double start_s = 0, end_s = 0;
     std::string label;        // "down on replica 0"
+    int replica = -1;
   };
   std::vector<Window> windows;  // applied faults, in start order
   nlohmann::json faults = nlohmann::json::array();  // faults.csv's rows
+  nlohmann::json restarts = nlohmann::json::array();  // probe-driven restarts
+  nlohmann::json analyses = nlohmann::json::object();  // analyze/analyses.h
 };
 
 nlohmann::json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunFacts& facts);

@@ -377,4 +377,31 @@ class Fields {
   std::vector<std::string_view> known_;
 };
 
+// Names that become directory and file names (reports/<name>-<time>/) and
+// CSV values: no separators, no "..", nothing a shell would mangle.
+inline bool IsSafeName(std::string_view name, std::string* why) {
+  constexpr size_t kMaxName = 100;
+  if (name.empty()) {
+    *why = "must not be empty";
+    return false;
+  }
+  if (name.size() > kMaxName) {
+    *why = fmt::format("must be at most {} characters, got {}", kMaxName, name.size());
+    return false;
+  }
+  const bool ok =
+      std::isalnum(static_cast<unsigned char>(name[0])) &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!ok) {
+    *why = fmt::format(
+        "must start with a letter or digit and use only letters, digits, '-', '_' and '.', "
+        "got {}",
+        Quoted(name));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace herd::scenario_detail

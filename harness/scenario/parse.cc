@@ -31,6 +31,7 @@
 #include "common/outcome.h"
 #include "scenario/faults.h"
 #include "scenario/fields.h"
+#include "scenario/observe.h"
 
 namespace herd {
 namespace {
@@ -52,32 +53,6 @@ const NameTable<BudgetSpec::Kind> kBudgetKinds = {{"token_bucket", BudgetSpec::K
                                                   {"ratio", BudgetSpec::Kind::kRatio}};
 
 
-// Names that become directory and file names (reports/<name>-<time>/) and
-// CSV values: no separators, no "..", nothing a shell would mangle.
-bool IsSafeName(std::string_view name, std::string* why) {
-  constexpr size_t kMaxName = 100;
-  if (name.empty()) {
-    *why = "must not be empty";
-    return false;
-  }
-  if (name.size() > kMaxName) {
-    *why = fmt::format("must be at most {} characters, got {}", kMaxName, name.size());
-    return false;
-  }
-  const bool ok =
-      std::isalnum(static_cast<unsigned char>(name[0])) &&
-      std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-      });
-  if (!ok) {
-    *why = fmt::format(
-        "must start with a letter or digit and use only letters, digits, '-', '_' and '.', "
-        "got {}",
-        Quoted(name));
-    return false;
-  }
-  return true;
-}
 
 // host:port, [v6]:port or http://host:port[/...]. Whether the host is
 // allowed (loopback unless allow_remote) is the runner's decision.
@@ -632,9 +607,11 @@ json Resolved(const Scenario& s) {
 
   j["faults"] = json::array();
   for (const FaultSpec& f : s.faults) j["faults"].push_back(ResolvedFault(f));
-  j["probes"] = s.probes;
-  j["monitors"] = s.monitors;
-  j["durability"] = s.durability;
+  j["probes"] = json::array();
+  for (const ProbeSpec& p : s.probes) j["probes"].push_back(ResolvedProbe(p));
+  j["monitors"] = json::array();
+  for (const MonitorSpec& m : s.monitors) j["monitors"].push_back(ResolvedMonitor(m));
+  j["durability"] = ResolvedDurability(s.durability);
   j["gates"] = s.gates;
   return j;
 }
@@ -903,9 +880,9 @@ bool ParseScenario(const nlohmann::json& doc, Scenario* out, std::vector<ParseEr
   }
 
   if (const json* faults = top.Find("faults")) ParseFaults(*faults, &e, out);
-  ParseLaterSection(top, "probes", /*is_array=*/true, &out->probes);
-  ParseLaterSection(top, "monitors", /*is_array=*/true, &out->monitors);
-  ParseLaterSection(top, "durability", /*is_array=*/false, &out->durability);
+  if (const json* probes = top.Find("probes")) ParseProbes(*probes, &e, out);
+  if (const json* monitors = top.Find("monitors")) ParseMonitors(*monitors, &e, out);
+  if (const json* durability = top.Find("durability")) ParseDurability(*durability, &e, out);
   ParseLaterSection(top, "gates", /*is_array=*/true, &out->gates);
 
   if (e.any()) return false;

@@ -147,6 +147,44 @@ const char* FaultKindName(FaultSpec::Kind kind);
 // e.g. {"latency": "100ms", "jitter": "0s", ...}: for faults.csv.
 nlohmann::json FaultParameters(const FaultSpec& fault);
 
+// A health probe per replica, with Kubernetes' semantics (ANCHORS.md):
+// every `period` after `initial_delay`, a check that must answer within
+// `timeout`; `failure_threshold` failures in a row make the replica
+// unhealthy, `success_threshold` successes in a row healthy again.
+struct ProbeSpec {
+  std::string name = "liveness";
+  enum class Kind { kHttp, kGrpc } kind = Kind::kHttp;
+  std::string path = "/healthz";      // http: 2xx and 3xx pass, as the kubelet
+  std::string service;                // grpc: grpc.health.v1 service ("" = the server)
+  Duration period = std::chrono::seconds(10);
+  Duration timeout = std::chrono::seconds(1);
+  Duration initial_delay = Duration::zero();
+  int failure_threshold = 3;
+  int success_threshold = 1;
+  // restart: a kubelet's liveness restart of the launched replica; unready:
+  // the fleets stop sending to it (all of them again when none is ready).
+  enum class Action { kNone, kRestart, kUnready } action = Action::kNone;
+};
+
+// Sampled once a bucket per replica into monitors.csv.
+struct MonitorSpec {
+  enum class Kind { kProcess, kPrometheus } kind = Kind::kProcess;
+  std::string name;                   // default: the kind
+  std::string path = "/metrics";      // prometheus
+  std::vector<std::string> series;    // prometheus selectors, e.g. "kvd_tasks"
+  int64_t pid = 0;                    // process: watch this pid instead of the replicas
+  // After the fleets stop, keep sampling this long: does the series return
+  // to its idle baseline once the load is gone (leaks)? The run waits the
+  // longest idle of its monitors.
+  Duration idle = Duration::zero();
+};
+
+// A cohort of unique writes, read back at the end (observe/durability.h).
+struct DurabilityScenarioSpec {
+  int64_t writes = 1000;
+  Duration timeout = std::chrono::seconds(1);
+};
+
 struct Scenario {
   std::string name;
   Duration duration = std::chrono::seconds(60);
@@ -155,10 +193,10 @@ struct Scenario {
   Target target;
   std::vector<Fleet> fleets;
   std::vector<FaultSpec> faults;
+  std::vector<ProbeSpec> probes;
+  std::vector<MonitorSpec> monitors;
+  std::optional<DurabilityScenarioSpec> durability;
   // Sections of later issues, kept as given so summary.json can echo them.
-  nlohmann::json probes = nlohmann::json::array();
-  nlohmann::json monitors = nlohmann::json::array();
-  nlohmann::json durability = nullptr;
   nlohmann::json gates = nlohmann::json::array();
 
   nlohmann::json resolved;  // the scenario with every default filled in

@@ -42,7 +42,10 @@ constexpr char kDefaultsProbe[] = R"({
     {"kind": "latency", "latency": "1ms"},
     {"kind": "http_error"},
     {"kind": "kill"}
-  ]
+  ],
+  "probes": [{}],
+  "monitors": [{"kind": "process"}, {"kind": "prometheus", "series": ["kvd_tasks"]}],
+  "durability": {}
 })";
 
 json ResolvedDefaults() {
@@ -416,6 +419,59 @@ json FaultSchema(const json& d) {
               json::array());
 }
 
+json ProbeSchema(const json& d) {
+  const json& p = d.at("probes").at(0);
+  json properties = {
+      {"name", Prop({{"type", "string"}, {"pattern", kNamePattern}}, "Names it in probes.csv; unique.", p.at("name"))},
+      {"kind", Prop(EnumType({"http", "grpc"}),
+                    "http: GET path, 2xx/3xx pass; grpc: grpc.health.v1 Check (target.protocol grpc).",
+                    p.at("kind"))},
+      {"path", Prop({{"type", "string"}, {"pattern", "^/"}}, "http: the path.", p.at("path"))},
+      {"service", Prop({{"type", "string"}}, "grpc: the health service name (\"\" = the server).")},
+      {"period", Prop(DurationType(), "How often (Kubernetes' periodSeconds).", p.at("period"))},
+      {"timeout", Prop(DurationType(), "How long a check may take.", p.at("timeout"))},
+      {"initial_delay", Prop(DurationType(), "Before the first check.", p.at("initial_delay"))},
+      {"failure_threshold", Prop(IntegerType(1), "Failures in a row that make it unhealthy.", p.at("failure_threshold"))},
+      {"success_threshold", Prop(IntegerType(1), "Successes in a row that make it healthy (1 with restart).",
+                                 p.at("success_threshold"))},
+      {"action", Prop(EnumType({"none", "restart", "unready"}),
+                      "On unhealthy: nothing, restart the launched replica (a kubelet's liveness restart), or "
+                      "stop sending it traffic (all replicas again when none is ready).",
+                      p.at("action"))},
+  };
+  return Prop({{"type", "array"}, {"items", ObjectType(std::move(properties))}},
+              "Health probes per replica, with Kubernetes' semantics; written to probes.csv.", json::array());
+}
+
+json MonitorSchema(const json& d) {
+  const json& prom = d.at("monitors").at(1);
+  json properties = {
+      {"kind", Prop(EnumType({"process", "prometheus"}),
+                    "process: threads, fds, RSS and CPU from /proc; prometheus: series scraped from a metrics "
+                    "path.")},
+      {"name", Prop({{"type", "string"}, {"pattern", kNamePattern}}, "Names it in monitors.csv (default: the kind).")},
+      {"path", Prop({{"type", "string"}, {"pattern", "^/"}}, "prometheus: the metrics path.", prom.at("path"))},
+      {"series", Prop({{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}},
+                      "prometheus: selectors, e.g. \"kvd_tasks\", \"go_goroutines\", "
+                      "\"kvd_requests_total{code=\\\"503\\\"}\" (samples summed).")},
+      {"pid", Prop(IntegerType(1), "process: watch this pid instead of the launched replicas.")},
+      {"idle", Prop(DurationType(),
+                    "Keep sampling this long after the fleets stop: does the series return to its idle "
+                    "baseline once the load is gone?",
+                    prom.at("idle"))},
+  };
+  return Prop({{"type", "array"}, {"items", ObjectType(std::move(properties), {"kind"})}},
+              "Sampled once a bucket per replica into monitors.csv.", json::array());
+}
+
+json DurabilitySchema(const json& d) {
+  const json& dur = d.at("durability");
+  return Prop(Nullable(ObjectType(
+                  {{"writes", Prop(IntegerType(1), "Unique writes spread over the run.", dur.at("writes"))},
+                   {"timeout", Prop(DurationType(), "Per write and per read back.", dur.at("timeout"))}})),
+              "A cohort of unique writes, read back at the end (Jepsen's set check); null = none.", nullptr);
+}
+
 }  // namespace
 
 nlohmann::json ScenarioSchema() {
@@ -433,10 +489,9 @@ nlohmann::json ScenarioSchema() {
       {"fleets", Prop({{"type", "array"}, {"items", FleetSchema(d)}, {"minItems", 1}},
                       "Groups of identical simulated clients.")},
       {"faults", FaultSchema(d)},
-      {"probes", LaterSection("Health probes.", d.at("probes"), true)},
-      {"monitors", LaterSection("Process and Prometheus monitors.", d.at("monitors"), true)},
-      {"durability",
-       LaterSection("A cohort of unique writes read back at the end.", d.at("durability"), false)},
+      {"probes", ProbeSchema(d)},
+      {"monitors", MonitorSchema(d)},
+      {"durability", DurabilitySchema(d)},
       {"gates", LaterSection("CI verdict thresholds.", d.at("gates"), true)},
   };
   json schema = ObjectType(std::move(properties), {"name", "target", "fleets"});

@@ -1,6 +1,5 @@
 #include "target/launcher.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,6 +18,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "transport/http_call.h"
 
 extern char** environ;
 
@@ -59,21 +60,10 @@ std::string FirstLine(const fs::path& path) {
   return line;
 }
 
-size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
-
 // One HTTP GET with a short timeout; the status, or 0 when nothing answered.
 long Probe(const std::string& url) {
-  CURL* e = curl_easy_init();
-  if (!e) return 0;
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 1000L);
-  curl_easy_setopt(e, CURLOPT_PROXY, "");
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Discard);
-  long status = 0;
-  if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(e);
-  return status;
+  const HttpCallResult r = HttpCall("GET", url, {}, "", std::chrono::seconds(1));
+  return r.done ? r.status : 0;
 }
 
 int DecodeStatus(int status) {
@@ -155,6 +145,8 @@ Launcher::~Launcher() { Stop(std::chrono::seconds(2)); }
 
 bool Launcher::Start(std::string* error) {
   replicas_.resize(static_cast<size_t>(spec_.replicas));
+  live_pids_ = std::make_unique<std::atomic<pid_t>[]>(replicas_.size());
+  for (size_t i = 0; i < replicas_.size(); ++i) live_pids_[i] = -1;
   for (int i = 0; i < spec_.replicas; ++i) {
     if (!StartOne(i, /*restart=*/false, error) || !WaitReady(replicas_[i], i, error)) {
       Stop(std::chrono::seconds(2));
@@ -217,6 +209,7 @@ bool Launcher::StartOne(int index, bool restart, std::string* error) {
     return false;
   }
   r.pid = pid;
+  Publish(r);
   if (port > 0 && !restart) r.http = r.grpc = fmt::format("127.0.0.1:{}", port);
 
   // Wait briefly for a ready line: kvd prints its addresses there.
@@ -237,6 +230,7 @@ bool Launcher::StartOne(int index, bool restart, std::string* error) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       r.pid = -1;
+      Publish(r);
       r.exit_status = DecodeStatus(status);
       *error = fmt::format("target replica {} exited with status {} before it was ready; its stderr:\n{}",
                            index, r.exit_status, TailOfFile(r.stderr_path, 20));
@@ -256,6 +250,7 @@ bool Launcher::WaitReady(Replica& r, int index, std::string* error) {
     if (::waitpid(r.pid, &status, WNOHANG) == r.pid) {
       r.exit_status = DecodeStatus(status);
       r.pid = -1;
+      Publish(r);
       *error = fmt::format("target replica {} exited with status {} before it was ready; its stderr:\n{}",
                            index, r.exit_status, TailOfFile(r.stderr_path, 20));
       return false;
@@ -287,6 +282,7 @@ void Launcher::Stop(Duration grace) {
       if (done == r.pid) {
         r.exit_status = DecodeStatus(status);
         r.pid = -1;
+        Publish(r);
         break;
       }
       if (Clock::now() >= deadline) {
@@ -294,11 +290,33 @@ void Launcher::Stop(Duration grace) {
         ::waitpid(r.pid, &status, 0);
         r.exit_status = DecodeStatus(status);
         r.pid = -1;
+        Publish(r);
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+}
+
+void Launcher::Publish(const Replica& r) {
+  if (live_pids_) live_pids_[static_cast<size_t>(&r - replicas_.data())].store(r.pid);
+}
+
+pid_t Launcher::CurrentPid(int index) const {
+  if (!live_pids_ || index < 0 || static_cast<size_t>(index) >= replicas_.size()) return -1;
+  return live_pids_[static_cast<size_t>(index)].load();
+}
+
+bool Launcher::EnsureRunning(int index, std::string* error) {
+  Replica& r = replicas_[index];
+  if (r.pid > 0) {
+    int status = 0;
+    if (::waitpid(r.pid, &status, WNOHANG) != r.pid) return true;
+    r.exit_status = DecodeStatus(status);
+    r.pid = -1;
+    Publish(r);
+  }
+  return Restart(index, error);
 }
 
 bool Launcher::Signal(int index, int sig, std::string* error) {
@@ -308,6 +326,7 @@ bool Launcher::Signal(int index, int sig, std::string* error) {
     if (::waitpid(r.pid, &status, WNOHANG) == r.pid) {
       r.exit_status = DecodeStatus(status);
       r.pid = -1;
+      Publish(r);
     }
   }
   if (r.pid <= 0) {
@@ -329,6 +348,7 @@ bool Launcher::WaitExit(int index, Duration wait, bool kill_after) {
     if (::waitpid(r.pid, &status, WNOHANG) == r.pid) {
       r.exit_status = DecodeStatus(status);
       r.pid = -1;
+      Publish(r);
       return true;
     }
     if (Clock::now() >= deadline) {
@@ -338,6 +358,7 @@ bool Launcher::WaitExit(int index, Duration wait, bool kill_after) {
       ::waitpid(r.pid, &status, 0);
       r.exit_status = DecodeStatus(status);
       r.pid = -1;
+      Publish(r);
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -26,7 +26,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,8 +72,16 @@ class Launcher {
   // Sets the soft RLIMIT_NOFILE of the running replica (prlimit); the
   // previous soft limit goes to *previous.
   bool SetFdLimit(int index, int64_t soft, int64_t* previous, std::string* error);
+  // Restarts the replica if it is not running (the end of a run, before the
+  // durability check reads back). Same rule as above: one caller per replica.
+  bool EnsureRunning(int index, std::string* error);
+
+  // The replica's pid now, -1 when it is not running: safe from any thread
+  // (monitors read it while an actor restarts the replica).
+  pid_t CurrentPid(int index) const;
 
  private:
+  void Publish(const Replica& r);  // r.pid -> live_pids_
   bool StartOne(int index, bool restart, std::string* error);
   bool WaitReady(Replica& r, int index, std::string* error);
 
@@ -79,6 +89,7 @@ class Launcher {
   Target::Protocol protocol_;
   std::filesystem::path run_dir_;
   std::vector<Replica> replicas_;
+  std::unique_ptr<std::atomic<pid_t>[]> live_pids_;
   std::string admin_token_;
 };
 

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "keyvalue.grpc.pb.h"
+#include "transport/replicas.h"
 
 namespace herd {
 
@@ -64,7 +65,8 @@ struct Call {
 
 class GrpcTransport::Impl {
  public:
-  Impl(asio::io_context& ioc, const std::vector<std::string>& addresses, int per_address) : ioc_(ioc) {
+  Impl(asio::io_context& ioc, const std::vector<std::string>& addresses, int per_address)
+      : ioc_(ioc), per_address_(static_cast<size_t>(std::max(1, per_address))), replicas_(addresses.size()) {
     for (const auto& address : addresses) {
       for (int i = 0; i < std::max(1, per_address); ++i) {
         grpc::ChannelArguments args;
@@ -85,13 +87,15 @@ class GrpcTransport::Impl {
 
   void SetSink(AttemptSink* sink) { sink_ = sink; }
   int64_t in_flight() const { return in_flight_; }
+  void SetReplicaReady(size_t replica, bool ready) { replicas_.SetReady(replica, ready); }
 
   void Send(const Attempt& a) {
     auto call = std::make_unique<Call>();
     call->cookie = a.cookie;
     call->context.set_deadline(std::chrono::system_clock::now() + a.timeout);
     call->context.AddMetadata("x-client-id", std::string(a.client_id));
-    keyvalue::KeyValue::Stub& stub = *stubs_[next_++ % stubs_.size()];
+    const size_t replica = replicas_.Next();
+    keyvalue::KeyValue::Stub& stub = *stubs_[replica * per_address_ + next_++ % per_address_];
     Call* raw = call.release();  // owned by the completion queue until Poll takes it back
     ++in_flight_;
     switch (a.op) {
@@ -147,6 +151,8 @@ class GrpcTransport::Impl {
   std::thread poller_;
   AttemptSink* sink_ = nullptr;
   size_t next_ = 0;
+  size_t per_address_;      // channels per replica: stubs_ holds replica r's at [r * per_address_, ...)
+  ReplicaPicker replicas_;
   int64_t in_flight_ = 0;  // engine thread only
 };
 
@@ -157,5 +163,6 @@ GrpcTransport::~GrpcTransport() = default;
 void GrpcTransport::SetSink(AttemptSink* sink) { impl_->SetSink(sink); }
 void GrpcTransport::Send(const Attempt& a) { impl_->Send(a); }
 int64_t GrpcTransport::in_flight() const { return impl_->in_flight(); }
+void GrpcTransport::SetReplicaReady(size_t replica, bool ready) { impl_->SetReplicaReady(replica, ready); }
 
 }  // namespace herd

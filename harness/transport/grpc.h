@@ -37,6 +37,7 @@ class GrpcTransport final : public Transport {
   void SetSink(AttemptSink* sink) override;
   void Send(const Attempt& attempt) override;
   int64_t in_flight() const override;
+  void SetReplicaReady(size_t replica, bool ready) override;
 
  private:
   class Impl;

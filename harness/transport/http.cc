@@ -17,6 +17,9 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <fmt/format.h>
 
+#include "transport/http_call.h"
+#include "transport/replicas.h"
+
 namespace herd {
 
 namespace asio = boost::asio;
@@ -33,13 +36,6 @@ Outcome OutcomeForStatus(long status) {
 
 namespace {
 
-// libcurl wants curl_global_init once per process before any thread uses
-// it: the one global state herd has, because the C library demands it.
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-void EnsureCurl() { static CurlGlobal global; }
 
 Outcome OutcomeForCurl(CURLcode code, long status, long os_errno) {
   switch (code) {
@@ -251,7 +247,10 @@ class HttpTransport::Impl {
   // scheme://host:port, and the whole URL is set per attempt).
   std::vector<CURLU*> base_uh_;
   int64_t active_ = 0;
-  size_t next_replica_ = 0;
+  ReplicaPicker replicas_{spec_.base_urls.size()};
+
+ public:
+  void SetReplicaReady(size_t replica, bool ready) { replicas_.SetReady(replica, ready); }
 
   // libcurl's timer: its latest deadline, and the one the Asio timer is
   // armed for (which may be earlier).
@@ -423,7 +422,7 @@ void HttpTransport::Impl::Send(const Attempt& a) {
   Transfer& t = Acquire();
   t.cookie = a.cookie;
   t.pushback.reset();
-  const size_t replica = next_replica_++ % spec_.base_urls.size();
+  const size_t replica = replicas_.Next();
   const std::string& base = spec_.base_urls[replica];
   CURL* e = t.easy;
   t.next_url.assign(base);
@@ -719,5 +718,6 @@ HttpTransport::~HttpTransport() = default;
 void HttpTransport::SetSink(AttemptSink* sink) { impl_->SetSink(sink); }
 void HttpTransport::Send(const Attempt& a) { impl_->Send(a); }
 int64_t HttpTransport::in_flight() const { return impl_->in_flight(); }
+void HttpTransport::SetReplicaReady(size_t replica, bool ready) { impl_->SetReplicaReady(replica, ready); }
 
 }  // namespace herd

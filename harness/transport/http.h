@@ -52,6 +52,7 @@ class HttpTransport final : public Transport {
   void SetSink(AttemptSink* sink) override;
   void Send(const Attempt& attempt) override;
   int64_t in_flight() const override;
+  void SetReplicaReady(size_t replica, bool ready) override;
 
  private:
   class Impl;

@@ -58,6 +58,9 @@ class Transport {
   virtual void Send(const Attempt& attempt) = 0;
   // Attempts sent and not yet completed.
   virtual int64_t in_flight() const = 0;
+  // A readiness probe's verdict on a replica: attempts go to ready replicas
+  // only (to all when none is ready). Transports with one replica ignore it.
+  virtual void SetReplicaReady(size_t /*replica*/, bool /*ready*/) {}
 };
 
 }  // namespace herd

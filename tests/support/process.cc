@@ -374,7 +374,7 @@ bool KvdProcess::StartWith(const Options& options) {
 
   ProcessOptions po;
   po.argv = {bin,
-             "--http", options.http ? "127.0.0.1:0" : "off",
+             "--http", options.http ? options.http_address : "off",
              "--grpc", options.grpc ? "127.0.0.1:0" : "off",
              "--data-dir", data_dir_.string()};
   po.argv.insert(po.argv.end(), options.args.begin(), options.args.end());

@@ -124,7 +124,10 @@ class KvdProcess {
     // Use this data directory instead of a fresh one (kept afterwards: it
     // belongs to the caller, e.g. for a restart on the same data).
     std::filesystem::path data_dir;
-    bool http = true;   // --http 127.0.0.1:0, else --http off
+    bool http = true;   // --http <http_address>, else --http off
+    // Where HTTP listens: a fixed "127.0.0.1:PORT" restarts kvd on the
+    // address an earlier one reported (kvd sets SO_REUSEADDR).
+    std::string http_address = "127.0.0.1:0";
     bool grpc = true;   // --grpc 127.0.0.1:0, else --grpc off
     bool wait_ready = true;  // wait for /readyz 200 (needs http)
     Millis ready_line_timeout{10000};

@@ -196,9 +196,9 @@ void ExpectSameScenario(const Scenario& a, const Scenario& b) {
     EXPECT_EQ(a.faults[i].replica, b.faults[i].replica);
     EXPECT_EQ(FaultParameters(a.faults[i]), FaultParameters(b.faults[i]));
   }
-  EXPECT_EQ(a.probes, b.probes);
-  EXPECT_EQ(a.monitors, b.monitors);
-  EXPECT_EQ(a.durability, b.durability);
+  EXPECT_EQ(a.resolved["probes"], b.resolved["probes"]);
+  EXPECT_EQ(a.resolved["monitors"], b.resolved["monitors"]);
+  EXPECT_EQ(a.resolved["durability"], b.resolved["durability"]);
   EXPECT_EQ(a.gates, b.gates);
   EXPECT_EQ(a.resolved, b.resolved);
 }
@@ -256,9 +256,9 @@ TEST(Scenario, DesignExampleParsesIntoEveryField) {
   EXPECT_FALSE(f.adaptive_throttle.has_value());
 
   EXPECT_TRUE(s.faults.empty());
-  EXPECT_EQ(s.probes, json::array());
-  EXPECT_EQ(s.monitors, json::array());
-  EXPECT_TRUE(s.durability.is_null());
+  EXPECT_TRUE(s.probes.empty());
+  EXPECT_TRUE(s.monitors.empty());
+  EXPECT_FALSE(s.durability.has_value());
   EXPECT_EQ(s.gates, json::array());
   EXPECT_EQ(s.resolved.at("name"), "fig9-5-exponential-jitter");
 }
@@ -585,16 +585,15 @@ TEST(ScenarioErrors, FleetNamesAreUnique) {
 }
 
 TEST(ScenarioErrors, LaterSectionsAreRefusedUnlessEmpty) {
-  EXPECT_TRUE(HasError(ErrorsOf(Minimal({{"durability", {{"writes", 5000}}}})),
-                       "durability: not supported by this version of herd yet"));
   EXPECT_TRUE(HasError(ErrorsOf(Minimal({{"gates", 3}})), "gates: expected an array, got 3"));
   json empty = Minimal();
   for (const char* key : {"faults", "probes", "monitors", "gates"}) empty[key] = json::array();
   empty["durability"] = nullptr;
   Scenario s = ParseOk(empty);
   EXPECT_TRUE(s.faults.empty());
-  EXPECT_TRUE(s.durability.is_null());
+  EXPECT_FALSE(s.durability.has_value());
 }
+
 
 // Some error starts with `prefix`.
 ::testing::AssertionResult Starts(const std::vector<std::string>& errors, const std::string& prefix) {
@@ -685,6 +684,60 @@ TEST(ScenarioFaults, BadFaultsNameTheField) {
   EXPECT_TRUE(Starts(errors(5), "faults[0]: expected an object (a fault), got 5"));
   // A url target has one replica; TCP faults work on it.
   ParseOk(Minimal({{"faults", {{{"kind", "down"}, {"at", "1s"}, {"for", "1s"}}}}}));
+}
+
+TEST(ScenarioObserve, ProbesMonitorsAndDurability) {
+  json doc = WithFaults(json::array());
+  doc["probes"] = {{{"name", "deep"}, {"path", "/healthz/deep"}, {"period", "1s"}, {"action", "restart"}},
+                   json::object()};
+  doc["monitors"] = {{{"kind", "process"}}, {{"kind", "prometheus"}, {"series", {"kvd_tasks", "go_goroutines"}}}};
+  doc["durability"] = {{"writes", 500}};
+  Scenario s = ParseOk(doc);
+  ASSERT_EQ(s.probes.size(), 2u);
+  EXPECT_EQ(s.probes[0].name, "deep");
+  EXPECT_EQ(s.probes[0].path, "/healthz/deep");
+  EXPECT_EQ(s.probes[0].period, std::chrono::seconds(1));
+  EXPECT_EQ(s.probes[0].action, ProbeSpec::Action::kRestart);
+  // Kubernetes' defaults.
+  EXPECT_EQ(s.probes[1].name, "liveness");
+  EXPECT_EQ(s.probes[1].period, std::chrono::seconds(10));
+  EXPECT_EQ(s.probes[1].timeout, std::chrono::seconds(1));
+  EXPECT_EQ(s.probes[1].failure_threshold, 3);
+  EXPECT_EQ(s.probes[1].success_threshold, 1);
+  ASSERT_EQ(s.monitors.size(), 2u);
+  EXPECT_EQ(s.monitors[0].name, "process");
+  EXPECT_EQ(s.monitors[1].name, "prometheus");
+  EXPECT_EQ(s.monitors[1].path, "/metrics");
+  EXPECT_EQ(s.monitors[1].series, (std::vector<std::string>{"kvd_tasks", "go_goroutines"}));
+  ASSERT_TRUE(s.durability.has_value());
+  EXPECT_EQ(s.durability->writes, 500);
+  EXPECT_EQ(s.durability->timeout, std::chrono::seconds(1));
+  Scenario again = ParseOk(s.resolved);
+  EXPECT_EQ(again.resolved, s.resolved);
+}
+
+TEST(ScenarioObserve, BadSectionsNameTheField) {
+  auto errors = [](const char* key, const json& value) {
+    json doc = WithFaults(json::array());
+    doc[key] = value;
+    return ErrorsOf(doc);
+  };
+  EXPECT_TRUE(Starts(errors("probes", {{{"period", "0s"}}}), "probes[0].period: must be more than 0s"));
+  EXPECT_TRUE(Starts(errors("probes", {{{"action", "reboot"}}}), "probes[0].action: unknown value \"reboot\""));
+  EXPECT_TRUE(Starts(errors("probes", {{{"action", "restart"}, {"success_threshold", 2}}}),
+                     "probes[0].success_threshold: must be 1"));
+  EXPECT_TRUE(Starts(errors("probes", {json::object(), json::object()}), "probes[1].name: duplicate name \"liveness\""));
+  EXPECT_TRUE(Starts(errors("probes", {{{"kind", "grpc"}}}), "probes[0].kind: gRPC health probes need"));
+  EXPECT_TRUE(Starts(errors("monitors", {{{"kind", "prometheus"}}}), "monitors[0].series: required"));
+  EXPECT_TRUE(Starts(errors("monitors", {{{"kind", "proc"}}}), "monitors[0].kind: unknown value \"proc\""));
+  EXPECT_TRUE(Starts(errors("monitors", {{{"kind", "process"}, {"series", {"x"}}}}),
+                     "monitors[0].series: series is only for kind \"prometheus\""));
+  EXPECT_TRUE(Starts(errors("durability", {{"writes", 0}}), "durability.writes: must be at least 1"));
+  EXPECT_TRUE(Starts(errors("durability", 5), "durability: expected an object"));
+  // A url target: no restart, no process monitor without a pid.
+  EXPECT_TRUE(Starts(ErrorsOf(Minimal({{"probes", {{{"action", "restart"}}}}})), "probes[0].action: restart needs"));
+  EXPECT_TRUE(Starts(ErrorsOf(Minimal({{"monitors", {{{"kind", "process"}}}}})), "monitors[0].kind: a process monitor"));
+  ParseOk(Minimal({{"monitors", {{{"kind", "process"}, {"pid", 1}}}}}));
 }
 
 TEST(ScenarioErrors, LoadScenarioNamesTheFile) {
