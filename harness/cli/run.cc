@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/scheduler.h"
 #include "analyze/analyses.h"
+#include "analyze/gates.h"
 #include "fault/actor.h"
 #include "fault/proxy.h"
 #include "fault/timeline.h"
@@ -36,7 +37,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kExitPass = 0, kExitCannotRun = 1, kExitInvalid = 2, kExitInterrupted = 130;
+constexpr int kExitPass = 0, kExitCannotRun = 1, kExitInvalid = 2, kExitGateFailed = 99, kExitInterrupted = 130;
 
 void PrintErrors(const std::string& path, const std::vector<ParseError>& errors) {
   for (const ParseError& e : errors) std::fprintf(stderr, "herd: %s: %s\n", path.c_str(), e.ToString().c_str());
@@ -392,7 +393,10 @@ int RunCommand(const RunOptions& o) {
     facts.analyses = BuildAnalyses(in);
   }
   json summary = BuildSummary(scenario, series, facts);
-  ok = ok && dir.Write("summary.json", summary.dump(2) + "\n", &error);
+  const std::vector<GateResult> gates = EvaluateGates(scenario.gates, summary);
+  SetGates(&summary, GatesJson(gates));
+  ok = ok && dir.Write("summary.json", summary.dump(2) + "\n", &error) &&
+       dir.Write("junit.xml", JunitXml(summary), &error);
   if (!ok) {
     std::fprintf(stderr, "herd: writing the run directory: %s\n", error.c_str());
     return kExitCannotRun;
@@ -403,7 +407,17 @@ int RunCommand(const RunOptions& o) {
                  scenario.name.c_str(), t["offered"].dump().c_str(), t["attempts"].dump().c_str(),
                  t["amplification"].get<double>(), t["succeeded"].dump().c_str(), dir.path().c_str());
   }
-  return interrupted ? kExitInterrupted : kExitPass;
+  const size_t failed = std::count_if(gates.begin(), gates.end(), [](const GateResult& g) { return !g.passed; });
+  if (!o.quiet) {
+    for (const GateResult& g : gates) {
+      if (!g.passed) std::fprintf(stderr, "herd: gate failed: %s: %s\n", g.name.c_str(), g.message.c_str());
+    }
+    if (!gates.empty()) {
+      std::fprintf(stderr, "herd: gates: %zu passed, %zu failed\n", gates.size() - failed, failed);
+    }
+  }
+  if (interrupted) return kExitInterrupted;
+  return failed > 0 ? kExitGateFailed : kExitPass;
 }
 
 }  // namespace herd

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "analyze/analyses.h"
+#include "analyze/gates.h"
 #include "herd/version.h"
 
 namespace herd {
@@ -116,6 +117,90 @@ json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunF
           {"gates", json::array()},
           {"verdict", facts.interrupted ? "interrupted" : "pass"},
           {"scenario", scenario.resolved}};
+}
+
+void SetGates(json* summary, const json& gates) {
+  (*summary)["gates"] = gates;
+  bool failed = false;
+  for (const json& g : gates) failed |= !g.value("passed", false);
+  const bool interrupted = summary->value("interrupted", false);
+  (*summary)["verdict"] = interrupted ? "interrupted" : failed ? "fail" : "pass";
+}
+
+std::string XmlEscape(std::string_view text, bool attribute) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
+      case '\r': out += "&#13;"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 has no way to write these
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+std::string JunitXml(const json& summary) {
+  const std::string name = summary.value("name", std::string("run"));
+  const json gates = summary.contains("gates") && summary["gates"].is_array() ? summary["gates"] : json::array();
+  size_t failures = 0;
+  for (const json& g : gates) failures += !g.value("passed", false);
+  const double elapsed = summary.contains("elapsed_s") && summary["elapsed_s"].is_number()
+                             ? summary["elapsed_s"].get<double>()
+                             : 0.0;
+  const std::string suite = XmlEscape("herd." + name);
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  fmt::format_to(std::back_inserter(out),
+                 "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3f}\">\n",
+                 suite, gates.size(), failures, elapsed);
+  out += "  <properties>\n";
+  auto property = [&](std::string_view key, const json& value) {
+    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    fmt::format_to(std::back_inserter(out), "    <property name=\"{}\" value=\"{}\"/>\n", key, XmlEscape(text));
+  };
+  property("seed", summary.value("seed", json(nullptr)));
+  property("verdict", summary.value("verdict", json("")));
+  property("started_at", summary.value("started_at", json("")));
+  out += "  </properties>\n";
+  for (const json& g : gates) {
+    const std::string gate_name = g.value("name", std::string());
+    fmt::format_to(std::back_inserter(out), "  <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                   suite, XmlEscape(gate_name));
+    if (g.value("passed", false)) {
+      out += "/>\n";
+      continue;
+    }
+    const std::string message = g.value("message", std::string());
+    // The body: every value the gate measured, one a line.
+    const std::string metric = g.value("metric", std::string());
+    std::string body = message + "\n";
+    if (g.contains("values") && g["values"].is_array()) {
+      for (const json& v : g["values"]) {
+        const json value = v.value("value", json(nullptr));
+        const std::string text = value.is_number()  ? FormatGateNumber(value.get<double>())
+                                 : value.is_null() ? v.value("reason", std::string("not measured"))
+                                                   : value.dump();
+        body += fmt::format("{} {}: {} {}\n", v.value("passed", false) ? "pass" : "FAIL",
+                            v.value("scope", std::string()), metric, text);
+      }
+    }
+    fmt::format_to(std::back_inserter(out), ">\n    <failure message=\"{}\" type=\"gate\">{}</failure>\n  </testcase>\n",
+                   XmlEscape(message), XmlEscape(body, /*attribute=*/false));
+  }
+  out += "</testsuite>\n";
+  return out;
 }
 
 std::string HistogramsText(const TimeSeries& series, size_t fleet) {

@@ -4,10 +4,13 @@
 // `window`, and `after` the last one, each with the same per-fleet figures
 // as the whole run. A phase covers whole buckets: a window from 10.2 s to
 // 30.1 s with 1 s buckets counts buckets 10 to 30.
-// Later issues add analyses, gates and the verdict's reasons.
+// "analyses" is analyze/analyses.h's object; "gates" the scenario's gates
+// as analyze/gates.h evaluates them, and "verdict" "pass", "fail" (a gate
+// failed) or "interrupted" (SIGINT/SIGTERM, whatever the gates say).
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -34,7 +37,24 @@ struct RunFacts {
   nlohmann::json analyses = nlohmann::json::object();  // analyze/analyses.h
 };
 
+// "gates" is [] and "verdict" "pass" (or "interrupted") until SetGates.
 nlohmann::json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunFacts& facts);
+
+// Puts the evaluated gates (analyze/gates.h, GatesJson) into the summary
+// and sets its verdict: "interrupted" when the run was, else "fail" when a
+// gate failed, else "pass".
+void SetGates(nlohmann::json* summary, const nlohmann::json& gates);
+
+// junit.xml from a summary with its gates: one <testsuite
+// name="herd.<scenario>"> with one <testcase classname="herd.<scenario>"
+// name="<gate name>" time="0"> per gate, a <failure message="..."> naming
+// the measured values for each failed one. Zero gates: tests="0".
+std::string JunitXml(const nlohmann::json& summary);
+
+// Text for XML attribute values (and content): & < > " ' escaped; in
+// attributes tabs and line breaks as character references (content keeps
+// them); other control characters (not allowed in XML 1.0) as U+FFFD.
+std::string XmlEscape(std::string_view text, bool attribute = true);
 
 // Latency percentiles of a histogram, in milliseconds.
 nlohmann::json LatencyJson(const Histogram& h);

@@ -31,6 +31,7 @@
 #include "common/outcome.h"
 #include "scenario/faults.h"
 #include "scenario/fields.h"
+#include "scenario/gates.h"
 #include "scenario/observe.h"
 
 namespace herd {
@@ -462,28 +463,6 @@ bool ParseFleet(const json& j, const std::string& path, Errors* errors, Fleet* f
   return name_ok;
 }
 
-// Sections built by later issues. Accepting a non-empty one would let a
-// scenario believe it injects faults (or checks gates) while nothing
-// happens, so only the empty forms pass; they are kept as given.
-void ParseLaterSection(const Fields& top, std::string_view key, bool is_array, json* out) {
-  const json* v = top.Find(key);
-  if (!v || v->is_null()) return;  // keeps the default: [] or null
-  if (is_array && v->is_array()) {
-    if (v->empty()) {
-      *out = *v;
-    } else {
-      top.Fail(key, "not supported by this version of herd yet");
-    }
-    return;
-  }
-  if (!is_array && v->is_object()) {
-    top.Fail(key, "not supported by this version of herd yet");
-    return;
-  }
-  top.Fail(key, fmt::format("expected {}, got {}", is_array ? "an array" : "an object or null",
-                            Describe(*v)));
-}
-
 // ---------------------------------------------------------------------------
 // Resolved: a Scenario as JSON, every default filled in. ParseScenario of
 // the result gives the same Scenario back.
@@ -612,7 +591,8 @@ json Resolved(const Scenario& s) {
   j["monitors"] = json::array();
   for (const MonitorSpec& m : s.monitors) j["monitors"].push_back(ResolvedMonitor(m));
   j["durability"] = ResolvedDurability(s.durability);
-  j["gates"] = s.gates;
+  j["gates"] = json::array();
+  for (const GateSpec& g : s.gates) j["gates"].push_back(ResolvedGate(g));
   return j;
 }
 
@@ -883,7 +863,7 @@ bool ParseScenario(const nlohmann::json& doc, Scenario* out, std::vector<ParseEr
   if (const json* probes = top.Find("probes")) ParseProbes(*probes, &e, out);
   if (const json* monitors = top.Find("monitors")) ParseMonitors(*monitors, &e, out);
   if (const json* durability = top.Find("durability")) ParseDurability(*durability, &e, out);
-  ParseLaterSection(top, "gates", /*is_array=*/true, &out->gates);
+  if (const json* gates = top.Find("gates")) ParseGates(*gates, &e, out);
 
   if (e.any()) return false;
   out->resolved = Resolved(*out);

@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "fault/proxy.h"
 #include "policy/retry.h"
+#include "scenario/gates.h"
 
 namespace herd {
 
@@ -196,8 +197,7 @@ struct Scenario {
   std::vector<ProbeSpec> probes;
   std::vector<MonitorSpec> monitors;
   std::optional<DurabilityScenarioSpec> durability;
-  // Sections of later issues, kept as given so summary.json can echo them.
-  nlohmann::json gates = nlohmann::json::array();
+  std::vector<GateSpec> gates;  // scenario/gates.h
 
   nlohmann::json resolved;  // the scenario with every default filled in
 };

@@ -14,6 +14,7 @@
 
 #include "common/outcome.h"
 #include "policy/retry.h"
+#include "scenario/gates.h"
 #include "scenario/parse.h"
 
 namespace herd {
@@ -27,6 +28,7 @@ using json = nlohmann::json;
 //   fleets[1]: every optional section present but empty
 //   fleets[2]: the open model without a rate, and the ratio budget
 //   fleets[3]: the open model without stages
+//   gates[0]: a per-fleet, per-phase metric with only a bound
 constexpr char kDefaultsProbe[] = R"({
   "name": "defaults",
   "target": {"launch": {"command": ["kvd"]}},
@@ -45,7 +47,8 @@ constexpr char kDefaultsProbe[] = R"({
   ],
   "probes": [{}],
   "monitors": [{"kind": "process"}, {"kind": "prometheus", "series": ["kvd_tasks"]}],
-  "durability": {}
+  "durability": {},
+  "gates": [{"metric": "amplification", "max": 10}]
 })";
 
 json ResolvedDefaults() {
@@ -111,16 +114,6 @@ json Forbid(std::initializer_list<const char*> keys) {
 json IfEquals(const char* key, const char* value, json then, json otherwise) {
   json condition = {{"properties", {{key, {{"const", value}}}}}, {"required", {key}}};
   return {{"if", std::move(condition)}, {"then", std::move(then)}, {"else", std::move(otherwise)}};
-}
-
-// Sections that later versions fill in; today only their empty forms parse.
-json LaterSection(std::string_view what, const json& default_value, bool is_array) {
-  json schema =
-      is_array ? json{{"type", {"array", "null"}}, {"maxItems", 0}} : json{{"type", "null"}};
-  return Prop(std::move(schema),
-              fmt::format("{} Not supported by this version of herd yet: only {} is accepted.",
-                          what, is_array ? "[] or null" : "null"),
-              default_value);
 }
 
 // ---------------------------------------------------------------------------
@@ -472,6 +465,53 @@ json DurabilitySchema(const json& d) {
               "A cohort of unique writes, read back at the end (Jepsen's set check); null = none.", nullptr);
 }
 
+json GatesSchema(const json& d) {
+  const json& g = d.at("gates").at(0);
+  std::vector<std::string> names;
+  std::string table;
+  for (const GateMetric& m : kGateMetrics) {
+    names.emplace_back(m.name);
+    table += fmt::format("{}{} ({}{})", table.empty() ? "" : "; ", m.name, m.description,
+                         m.boolean ? ", true or false" : "");
+  }
+  json name_schema = {{"type", "string"}};
+  json properties = {
+      {"name", Prop({{"type", "string"}, {"minLength", 1}},
+                    "Names the gate in summary.json, junit.xml and messages (default: built from metric, "
+                    "bound and scope, e.g. \"amplification <= 2 (clients, every window)\").")},
+      {"metric", Prop(EnumType(names),
+                      "What to measure. Per fleet and phase: offered_per_s .. timeout_share; per fleet and "
+                      "fault window: storm .. metastable; per fleet over the run: retry_after_seen, "
+                      "retry_after_honoured, jain; per probe and replica: detection_delay_s, recovery_delay_s "
+                      "(per window), false_alarms, misses, flaps, restarts; per monitor series: slope_per_min "
+                      ".. returned_to_baseline; durability: lost .. valid. " + table + ".")},
+      {"fleet", Prop(name_schema, "Per-fleet metrics: only this fleet (default: every fleet, each must pass).")},
+      {"phase", Prop(EnumType({"run", "before", "window", "after"}),
+                     "Per-fleet, per-phase metrics: the whole run, before the first fault, each fault window, "
+                     "or after the last fault; per-window metrics take only \"window\". A phase the run does "
+                     "not have (no faults) fails the gate.",
+                     g.at("phase"))},
+      {"window", Prop(IntegerType(0),
+                      "With phase window: only this window, the index of its row in faults.csv (a fault on "
+                      "every replica makes one window per replica); default every window.")},
+      {"probe", Prop(name_schema, "Probe metrics: only this probe (default: every probe).")},
+      {"replica", Prop(IntegerType(0), "Probe and monitor metrics: only this replica (default: every replica).")},
+      {"monitor", Prop(name_schema, "Monitor metrics: only this monitor (default: every monitor).")},
+      {"series", Prop(name_schema, "Monitor metrics: only this series (default: every series).")},
+      {"max", Prop({{"type", "number"}}, "Numeric metrics: every value must be at most this.")},
+      {"min", Prop({{"type", "number"}}, "Numeric metrics: every value must be at least this.")},
+      {"equals", Prop({{"type", "boolean"}}, "Boolean metrics: every value must be this.")},
+  };
+  json item = ObjectType(std::move(properties), {"metric"});
+  item["anyOf"] = {{{"required", {"max"}}}, {{"required", {"min"}}}, {{"required", {"equals"}}}};
+  return Prop({{"type", {"array", "null"}}, {"items", std::move(item)}},
+              "CI verdict: each gate bounds a metric of the run; every value it measures (one per fleet, "
+              "window, probe and replica, or monitor series) must be within bounds, and a value that "
+              "could not be measured fails. Any failed gate makes herd exit 99 and is a failed test case in "
+              "junit.xml.",
+              json::array());
+}
+
 }  // namespace
 
 nlohmann::json ScenarioSchema() {
@@ -492,7 +532,7 @@ nlohmann::json ScenarioSchema() {
       {"probes", ProbeSchema(d)},
       {"monitors", MonitorSchema(d)},
       {"durability", DurabilitySchema(d)},
-      {"gates", LaterSection("CI verdict thresholds.", d.at("gates"), true)},
+      {"gates", GatesSchema(d)},
   };
   json schema = ObjectType(std::move(properties), {"name", "target", "fleets"});
   schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
