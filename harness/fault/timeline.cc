@@ -228,7 +228,11 @@ void FaultTimeline::End(size_t index, bool at_finish) {
           // restart_after counts from when the replica was gone: a drain
           // may outlast at + restart_after, when this job was posted.
           std::this_thread::sleep_until(app.stopped_at + *f.restart_after);
-          if (launcher->Restart(r, &error)) {
+          if (launcher->CurrentPid(r) > 0) {
+            // Already back: a restart probe restarted it meanwhile.
+            ProxyDown(r, false);
+            note = fmt::format("already restarted (by a probe), pid {}", launcher->CurrentPid(r));
+          } else if (launcher->Restart(r, &error)) {
             ProxyDown(r, false);
             const pid_t pid = launcher->replicas()[static_cast<size_t>(r)].pid;
             note = fmt::format("restarted, pid {}", pid);

@@ -110,6 +110,7 @@ struct Observers::Impl {
         if (ctx.launcher->Signal(replica, SIGKILL, &error)) {
           ctx.launcher->WaitExit(replica, std::chrono::seconds(5), /*kill_after=*/true);
         }
+        error.clear();  // not running already (a kill fault) is fine: start it
         ok = ctx.launcher->Restart(replica, &error);
         const double ready = Now();
         Log(ok ? fmt::format("replica {} restarted by probe {} (pid {}), ready at {:.3f}s", replica, name,
@@ -154,8 +155,7 @@ void Observers::Start(Clock::time_point zero, Duration duration) {
   m.zero = zero;
   const Scenario& s = *m.ctx.scenario;
   if (!s.probes.empty()) {
-    const bool grpc = s.probes.front().kind == ProbeSpec::Kind::kGrpc;
-    m.prober = std::make_unique<Prober>(s.probes, grpc ? m.ctx.direct_grpc : m.ctx.direct_http, zero,
+    m.prober = std::make_unique<Prober>(s.probes, m.ctx.direct_http, m.ctx.direct_grpc, zero,
                                         [&m](int probe, int replica, bool healthy) {
                                           m.OnProbeChange(probe, replica, healthy);
                                         });

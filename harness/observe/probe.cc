@@ -102,11 +102,18 @@ std::string ProbesCsv(const std::vector<ProbeSpec>& probes, const std::vector<Pr
   return out;
 }
 
-Prober::Prober(std::vector<ProbeSpec> probes, std::vector<std::string> addresses, Clock::time_point zero,
-               OnChange on_change)
-    : probes_(std::move(probes)), addresses_(std::move(addresses)), zero_(zero), on_change_(std::move(on_change)) {
+Prober::Prober(std::vector<ProbeSpec> probes, std::vector<std::string> http_addresses,
+               std::vector<std::string> grpc_addresses, Clock::time_point zero, OnChange on_change)
+    : probes_(std::move(probes)),
+      http_addresses_(std::move(http_addresses)),
+      grpc_addresses_(std::move(grpc_addresses)),
+      zero_(zero),
+      on_change_(std::move(on_change)) {
+  const size_t replicas = std::max(http_addresses_.size(), grpc_addresses_.size());
+  http_addresses_.resize(replicas);
+  grpc_addresses_.resize(replicas);
   for (size_t p = 0; p < probes_.size(); ++p) {
-    for (size_t r = 0; r < addresses_.size(); ++r) {
+    for (size_t r = 0; r < replicas; ++r) {
       auto pair = std::make_unique<Pair>();
       pair->probe = static_cast<int>(p);
       pair->replica = static_cast<int>(r);
@@ -159,7 +166,8 @@ std::vector<ProbeCheck> Prober::checks() const {
 
 void Prober::Run(Pair& pair) {
   const ProbeSpec& spec = probes_[static_cast<size_t>(pair.probe)];
-  const std::string& address = addresses_[static_cast<size_t>(pair.replica)];
+  const std::string& address = (spec.kind == ProbeSpec::Kind::kGrpc ? grpc_addresses_ : http_addresses_)
+      [static_cast<size_t>(pair.replica)];
   CURL* easy = nullptr;
   std::unique_ptr<grpc::GenericStub> stub;
   std::string url;

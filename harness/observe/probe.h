@@ -50,9 +50,10 @@ class Prober {
  public:
   using OnChange = std::function<void(int probe, int replica, bool healthy)>;
 
-  // addresses: "host:port" per replica, HTTP or gRPC as the probes' kind.
-  Prober(std::vector<ProbeSpec> probes, std::vector<std::string> addresses,
-         std::chrono::steady_clock::time_point zero, OnChange on_change);
+  // "host:port" per replica: HTTP probes use http_addresses, gRPC probes
+  // grpc_addresses (both lists have one entry per replica).
+  Prober(std::vector<ProbeSpec> probes, std::vector<std::string> http_addresses,
+         std::vector<std::string> grpc_addresses, std::chrono::steady_clock::time_point zero, OnChange on_change);
   ~Prober();  // Stop()
 
   void Start();
@@ -69,7 +70,7 @@ class Prober {
   void Run(Pair& pair);
 
   std::vector<ProbeSpec> probes_;
-  std::vector<std::string> addresses_;
+  std::vector<std::string> http_addresses_, grpc_addresses_;
   std::chrono::steady_clock::time_point zero_;
   OnChange on_change_;
   std::vector<std::unique_ptr<Pair>> pairs_;
