@@ -389,6 +389,7 @@ int RunCommand(const RunOptions& o) {
       in.durability = observers->durability();
       in.durability_read_errors = observers->durability_read_errors();
       facts.restarts = observers->restarts();
+      facts.monitor_misses = observers->monitor_misses();
     }
     facts.analyses = BuildAnalyses(in);
   }

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -31,7 +33,26 @@ struct Observers::Impl {
   bool stop_sampling = false;
   std::vector<MonitorObservation> samples;
   std::vector<SeriesSelector> selectors;  // flattened over monitors, in order
-  std::vector<std::string> sample_errors;  // first error per (monitor, replica), for the log
+  // Samples that could not be taken, by (monitor, replica, series, reason):
+  // how often, first and last time. The run goes on; summary.json says.
+  struct Miss {
+    int64_t count = 0;
+    double first_s = 0, last_s = 0;
+  };
+  std::map<std::tuple<std::string, int, std::string, std::string>, Miss> misses;
+
+  void Missed(const std::string& monitor, int replica, const std::string& series, const std::string& reason,
+              double t) {
+    std::lock_guard lock(mu);
+    auto [it, inserted] = misses.try_emplace({monitor, replica, series, reason});
+    if (inserted) {
+      it->second.first_s = t;
+      Log(fmt::format("monitor {} on replica {}{}: {} (the run goes on)", monitor, replica,
+                      series.empty() ? "" : " series " + series, reason));
+    }
+    ++it->second.count;
+    it->second.last_s = t;
+  }
 
   mutable std::mutex restarts_mu;
   nlohmann::json restarts = nlohmann::json::array();
@@ -56,7 +77,14 @@ struct Observers::Impl {
           const pid_t pid = m.pid > 0 ? static_cast<pid_t>(m.pid) : (ctx.launcher ? ctx.launcher->CurrentPid(r) : -1);
           ProcessSample p;
           std::string error;
-          if (pid <= 0 || !ReadProcess(pid, &p, &error)) continue;  // down (a kill): no sample
+          if (pid <= 0) {
+            Missed(m.name, r, "", "the replica is not running", t);  // a kill: no sample
+            continue;
+          }
+          if (!ReadProcess(pid, &p, &error)) {
+            Missed(m.name, r, "", error, t);
+            continue;
+          }
           for (const auto& [series, value] : ProcessSeries(p)) rows.push_back({t, m.name, r, series, value});
         }
       } else {
@@ -64,13 +92,21 @@ struct Observers::Impl {
             std::chrono::duration_cast<std::chrono::milliseconds>(s.bucket).count(), 100, 1000));
         for (int r = 0; r < replicas(); ++r) {
           std::string body, error;
-          if (ctx.direct_http[static_cast<size_t>(r)].empty() ||
-              !Scrape(ctx.direct_http[static_cast<size_t>(r)], m.path, timeout_ms, &body, &error)) {
+          if (ctx.direct_http[static_cast<size_t>(r)].empty()) {
+            Missed(m.name, r, "", "the replica has no HTTP address to scrape", t);
+            continue;
+          }
+          if (!Scrape(ctx.direct_http[static_cast<size_t>(r)], m.path, timeout_ms, &body, &error)) {
+            Missed(m.name, r, "", error, t);
             continue;
           }
           for (size_t i = 0; i < m.series.size(); ++i) {
             double value = 0;
-            if (SumSeries(body, selectors[selector + i], &value)) rows.push_back({t, m.name, r, m.series[i], value});
+            if (SumSeries(body, selectors[selector + i], &value)) {
+              rows.push_back({t, m.name, r, m.series[i], value});
+            } else {
+              Missed(m.name, r, m.series[i], "no sample of this series in the scrape (" + m.path + ")", t);
+            }
           }
         }
         selector += m.series.size();
@@ -235,6 +271,17 @@ std::vector<ProbeObservation> Observers::probe_observations() const {
 std::vector<MonitorObservation> Observers::monitor_samples() const {
   std::lock_guard lock(impl_->mu);
   return impl_->samples;
+}
+
+nlohmann::json Observers::monitor_misses() const {
+  nlohmann::json out = nlohmann::json::array();
+  std::lock_guard lock(impl_->mu);
+  for (const auto& [key, miss] : impl_->misses) {
+    const auto& [monitor, replica, series, reason] = key;
+    out.push_back({{"monitor", monitor}, {"replica", replica}, {"series", series}, {"reason", reason},
+                   {"count", miss.count}, {"first_s", miss.first_s}, {"last_s", miss.last_s}});
+  }
+  return out;
 }
 
 nlohmann::json Observers::restarts() const {

@@ -67,6 +67,10 @@ class Observers {
   std::optional<SetCheck> durability() const { return durability_; }
   int64_t durability_read_errors() const { return read_errors_; }
   nlohmann::json restarts() const;  // probe-driven restarts
+  // Samples that could not be taken (a dead pid, a scrape that failed, a
+  // series missing from the page): [{monitor, replica, series, reason,
+  // count, first_s, last_s}].
+  nlohmann::json monitor_misses() const;
 
  private:
   struct Impl;

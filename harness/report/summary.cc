@@ -113,6 +113,7 @@ json BuildSummary(const Scenario& scenario, const TimeSeries& series, const RunF
           {"faults", facts.faults},
           {"phases", Phases(scenario, series, facts)},
           {"restarts", facts.restarts},
+          {"monitor_misses", facts.monitor_misses},
           {"analyses", facts.analyses},
           {"gates", json::array()},
           {"verdict", facts.interrupted ? "interrupted" : "pass"},

@@ -34,6 +34,7 @@ struct RunFacts {
   std::vector<Window> windows;  // applied faults, in start order
   nlohmann::json faults = nlohmann::json::array();  // faults.csv's rows
   nlohmann::json restarts = nlohmann::json::array();  // probe-driven restarts
+  nlohmann::json monitor_misses = nlohmann::json::array();  // samples not taken, and why
   nlohmann::json analyses = nlohmann::json::object();  // analyze/analyses.h
 };
 

@@ -817,5 +817,45 @@ TEST_F(HerdObserve, ARestartRecordThatSucceededHasNoError) {
   }
 }
 
+// Observers that cannot observe (a probe path that 404s, a metrics path
+// that is not a metrics page, a series that does not exist, a pid that is
+// gone) are recorded with their reason, and the run goes on.
+TEST_F(HerdObserve, BadObserversAreRecordedWithTheirReasonAndTheRunGoesOn) {
+  Options o;
+  o.duration = "3s";
+  o.bucket = "500ms";
+  json monitors = json::array(
+      {{{"kind", "prometheus"}, {"name", "notmetrics"}, {"path", "/healthz"}, {"series", {"kvd_tasks"}}},
+       {{"kind", "prometheus"}, {"series", {"no_such_series"}}},
+       {{"kind", "process"}, {"name", "gone"}, {"pid", 999999}}});
+  HerdRun r = Run(Scenario("observe-bad", {{"probes", json::array({Probe("missing", "/nope", "none")})},
+                                           {"monitors", monitors}},
+                           o));
+  ASSERT_RAN(r);
+  const auto rows = r.ProbeRows("missing", 0);
+  ASSERT_FALSE(rows.empty()) << r.probes_csv;
+  for (const auto& row : rows) EXPECT_EQ(row.status, "404") << r.probes_csv;
+  EXPECT_FALSE(rows.back().healthy) << r.probes_csv;
+  const json& misses = r.summary["monitor_misses"];
+  ASSERT_TRUE(misses.is_array()) << r.summary.dump(2);
+  auto reason = [&](const std::string& monitor, const std::string& series) -> std::string {
+    for (const auto& m : misses) {
+      if (m["monitor"] == monitor && m["series"] == series) {
+        EXPECT_GE(m["count"].get<int>(), 2) << m.dump();
+        return m["reason"].get<std::string>();
+      }
+    }
+    return "(none)";
+  };
+  EXPECT_NE(reason("notmetrics", "kvd_tasks").find("no sample of this series"), std::string::npos) << misses.dump(2);
+  EXPECT_NE(reason("prometheus", "no_such_series").find("no sample of this series"), std::string::npos)
+      << misses.dump(2);
+  EXPECT_NE(reason("gone", "").find("no such process"), std::string::npos) << misses.dump(2);
+  // The load went on: requests succeeded to the end.
+  EXPECT_GT(r.Sum("ok", [](const Bucket&) { return true; }) + r.Sum("not_found", [](const Bucket&) { return true; }),
+            100)
+      << r.Table();
+}
+
 }  // namespace
 }  // namespace herd::test
