@@ -144,6 +144,12 @@ class Pool {
       curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
       curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
       curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+      // A fresh connection per write: on a kept-alive one that the target's
+      // death cut after the PUT went out, libcurl would quietly retry on a
+      // new connection, be refused, and call a write that may have applied
+      // "could not connect" (failed, never sent). Read back, it counted as
+      // unexpected. Now "could not connect" means what it says.
+      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
       curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
       curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
       curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Collect);
