@@ -298,11 +298,17 @@ void Service::DeepCheck(const asio::any_io_executor& ex,
   const std::string value = std::to_string(deep_seq_.fetch_add(1));
   store_.Put(key, value, [&] {
     log->Append(LogOp::kPut, key, value, [this, state, key, value](bool ok) {
-      if (!ok) return state->Decide(false, "transaction log write failed");
-      std::string got;
-      if (!store_.Get(key, &got)) return state->Decide(false, "written key not found");
-      // A newer check may have overwritten it; any value we wrote is fine.
-      state->Decide(true, {});
+      // With --fsync never the log answers at once, inside Put, while the
+      // key's shard is locked for writing: reading the key back here would
+      // lock it again (std::shared_mutex throws EDEADLK, and kvd died).
+      // So the read-back runs after, on the check's executor.
+      asio::post(state->timer.get_executor(), [this, state, key, ok] {
+        if (!ok) return state->Decide(false, "transaction log write failed");
+        std::string got;
+        if (!store_.Get(key, &got)) return state->Decide(false, "written key not found");
+        // A newer check may have overwritten it; any value we wrote is fine.
+        state->Decide(true, {});
+      });
     });
   });
 }
