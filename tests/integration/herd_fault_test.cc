@@ -15,10 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -28,8 +26,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "support/csv.h"
 #include "support/http.h"
+#include "support/herd_run.h"
 #include "support/process.h"
 
 namespace herd::test {
@@ -39,10 +37,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-// Outcome columns of timeseries.csv that are errors (DESIGN.md, Vocabulary).
-const std::vector<std::string> kErrorOutcomes = {"throttled", "shed",    "server_error", "client_error",
-                                                 "timeout",   "refused", "reset",        "other_error"};
 
 // ---- the scenario --------------------------------------------------------
 
@@ -79,180 +73,21 @@ json Scenario(const std::string& name, const json& faults, const Options& o = {}
   return s;
 }
 
-// ---- the run directory ---------------------------------------------------
-
-struct FaultRow {
-  double start_s = 0, end_s = 0;
-  std::string kind;
-  int replica = 0;
-  std::string detail;
-};
-
-struct Bucket {
-  double t = 0;
-  std::map<std::string, double> v;
-  // A column by name; an unknown name throws (a typo fails the test).
-  double operator[](const std::string& column) const { return v.at(column); }
-  double Errors() const {
-    double n = 0;
-    for (const auto& c : kErrorOutcomes) n += v.at(c);
-    return n;
-  }
-  double Completions() const { return v.at("ok") + v.at("not_found") + Errors(); }
-};
-
-struct HerdRun {
-  int exit_code = -1;
-  std::string stderr_text;
-  fs::path out;
-  json summary;
-  double width = 0;              // bucket width, seconds
-  std::vector<Bucket> buckets;   // the one fleet's rows of timeseries.csv
-  std::vector<FaultRow> faults;  // faults.csv
-  std::string faults_csv;
-
-  const FaultRow* Fault(const std::string& kind) const {
-    for (const auto& f : faults) {
-      if (f.kind == kind) return &f;
-    }
-    return nullptr;
-  }
-  // Bucket [t, t + width) against run times.
-  bool EndsBy(const Bucket& b, double t) const { return b.t + width <= t + 1e-9; }
-  bool StartsFrom(const Bucket& b, double t) const { return b.t >= t - 1e-9; }
-  bool Inside(const Bucket& b, double lo, double hi) const { return StartsFrom(b, lo) && EndsBy(b, hi); }
-  bool Overlaps(const Bucket& b, double lo, double hi) const { return b.t < hi && b.t + width > lo; }
-
-  double Sum(const std::string& column, const std::function<bool(const Bucket&)>& which) const {
-    double n = 0;
-    for (const auto& b : buckets) {
-      if (which(b)) n += b[column];
-    }
-    return n;
-  }
-  double Total(const std::string& field) const { return summary.at("totals").at(field).get<double>(); }
-  double Outcome(const std::string& outcome) const {
-    return summary.at("totals").at("outcomes").at(outcome).get<double>();
-  }
-
-  // The time series and faults.csv, for failure messages.
-  std::string Table() const {
-    std::string s = "\nfaults.csv:\n" + faults_csv + "timeseries.csv (fleet clients):\n";
-    const std::vector<std::string> cols = {"attempts", "ok",     "not_found", "shed",        "server_error",
-                                           "timeout",  "refused", "reset",    "other_error", "lat_p50_ms",
-                                           "lat_max_ms"};
-    s += fmt::format("{:>6}", "t_s");
-    for (const auto& c : cols) s += fmt::format(" {:>8.8}", c);
-    s += "\n";
-    for (const auto& b : buckets) {
-      s += fmt::format("{:>6.3f}", b.t);
-      for (const auto& c : cols) s += fmt::format(" {:>8.8}", fmt::format("{:g}", b[c]));
-      s += "\n";
-    }
-    return s + "herd stderr:\n" + stderr_text;
-  }
-};
-
-void ReadRunDir(HerdRun* r) {
-  if (fs::exists(r->out / "summary.json")) {
-    r->summary = json::parse(ReadFileText(r->out / "summary.json"), nullptr, false);
-    if (r->summary.is_object() && r->summary.contains("bucket_s")) r->width = r->summary["bucket_s"].get<double>();
-  }
-  std::string error;
-  CsvTable ts;
-  if (fs::exists(r->out / "timeseries.csv")) {
-    EXPECT_TRUE(ReadCsvFile(r->out / "timeseries.csv", &ts, &error)) << error;
-    for (size_t i = 0; i < ts.size(); ++i) {
-      if (ts.Cell(i, "fleet") != "clients") continue;
-      Bucket b;
-      b.t = ts.Number(i, "t_s");
-      for (const auto& name : ts.header) {
-        if (name != "t_s" && name != "fleet") b.v[name] = ts.Number(i, name);
-      }
-      r->buckets.push_back(std::move(b));
-    }
-  }
-  if (fs::exists(r->out / "faults.csv")) {
-    r->faults_csv = ReadFileText(r->out / "faults.csv");
-    CsvTable fc;
-    EXPECT_TRUE(ParseCsv(r->faults_csv, &fc, &error)) << error;
-    EXPECT_EQ(fc.header, (std::vector<std::string>{"start_s", "end_s", "kind", "replica", "detail"}));
-    for (size_t i = 0; i < fc.size(); ++i) {
-      r->faults.push_back(FaultRow{fc.Number(i, "start_s"), fc.Number(i, "end_s"), fc.Cell(i, "kind"),
-                                   static_cast<int>(fc.Number(i, "replica")), fc.Cell(i, "detail")});
-    }
-  }
-}
-
-class HerdFault : public ::testing::Test {
+class HerdFault : public HerdFixture {
  protected:
-  void TearDown() override {
-    if (HasFailure()) {
-      dir_.Keep();
-      std::cerr << "kept the test directory: " << dir_.path() << "\n";
-    }
-  }
+  HerdFault() : HerdFixture("herd-fault") {}
 
   // Writes `scenario`, runs `herd run FILE --out DIR/run -q`, and reads the
   // run directory back. `during` runs on this thread while herd runs.
   HerdRun Run(const json& scenario, const std::function<void(Process&, const fs::path& out)>& during = nullptr,
               std::chrono::seconds timeout = 60s) {
-    HerdRun r;
-    const fs::path file = dir_.path() / "scenario.json";
-    std::ofstream(file) << scenario.dump(2);
-    r.out = dir_.path() / "run";
-    ProcessOptions o;
-    o.argv = {HerdBinary(), "run", file.string(), "--out", r.out.string(), "-q"};
-    o.stderr_path = dir_.path() / "herd.stderr";
-    Process p;
-    std::string error;
-    EXPECT_TRUE(p.Start(o, &error)) << error;
-    if (during) during(p, r.out);
-    auto code = p.WaitExit(std::chrono::duration_cast<Millis>(timeout));
-    if (!code) {
-      ADD_FAILURE() << "herd run did not finish within " << timeout.count() << " s";
-      code = p.Kill();
-    }
-    r.exit_code = code.value_or(-1);
-    r.stderr_text = p.StderrText();
-    ReadRunDir(&r);
-    return r;
+    return RunHerd(scenario, {.scenario_file = dir_.path() / "scenario.json",
+                              .out = dir_.path() / "run",
+                              .stderr_path = dir_.path() / "herd.stderr",
+                              .timeout = timeout,
+                              .during = during});
   }
-
-  // herd with any arguments, to completion: exit code and stderr.
-  std::pair<int, std::string> Herd(const std::vector<std::string>& args, const std::string& tag) {
-    ProcessOptions o;
-    o.argv = {HerdBinary()};
-    o.argv.insert(o.argv.end(), args.begin(), args.end());
-    o.stderr_path = dir_.path() / (tag + ".stderr");
-    Process p;
-    std::string error;
-    EXPECT_TRUE(p.Start(o, &error)) << error;
-    auto code = p.WaitExit(Millis(30000));
-    if (!code) code = p.Kill();
-    return {code.value_or(-1), p.StderrText()};
-  }
-
-  fs::path Write(const std::string& name, const json& scenario) {
-    const fs::path file = dir_.path() / name;
-    std::ofstream(file) << scenario.dump(2);
-    return file;
-  }
-
-  TempDir dir_{"herd-fault"};
 };
-
-#define ASSERT_RAN(r)                                          \
-  do {                                                         \
-    ASSERT_EQ((r).exit_code, 0) << (r).stderr_text;            \
-    ASSERT_TRUE((r).summary.is_object()) << (r).stderr_text;   \
-    ASSERT_GT((r).width, 0.0);                                 \
-    ASSERT_FALSE((r).buckets.empty()) << (r).stderr_text;      \
-  } while (0)
-
-#define ASSERT_FAULT(r, var, kind)                              \
-  const FaultRow* var = (r).Fault(kind);                       \
-  ASSERT_NE(var, nullptr) << "no " << kind << " row" << (r).Table()
 
 json Window(const std::string& kind, const std::string& at, const std::string& for_) {
   return {{"kind", kind}, {"at", at}, {"for", for_}};
@@ -515,17 +350,6 @@ TEST_F(HerdFault, PauseTimesOutInItsWindowAndIsRecordedOnSchedule) {
   EXPECT_EQ(r.Sum("timeout", [&](const Bucket& b) { return r.EndsBy(b, f->start_s); }), 0) << r.Table();
   EXPECT_GT(r.Sum("ok", [&](const Bucket& b) { return r.StartsFrom(b, f->end_s + slack); }), 50) << r.Table();
   EXPECT_EQ(r.summary["target"]["replicas"][0]["exit_status"], 0) << "a continued kvd drains and exits 0";
-}
-
-// The "listening" lines kvd logged on stderr: their pids, in order.
-std::vector<long> ListeningPids(const std::string& stderr_text) {
-  std::vector<long> pids;
-  std::istringstream lines(stderr_text);
-  for (std::string line; std::getline(lines, line);) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("msg", "") == "listening" && j.contains("pid")) pids.push_back(j["pid"].get<long>());
-  }
-  return pids;
 }
 
 TEST_F(HerdFault, KillRefusesUntilTheRestartThenRecovers) {

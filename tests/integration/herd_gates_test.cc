@@ -12,13 +12,13 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
-#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "support/herd_run.h"
 #include "support/process.h"
 
 namespace herd::test {
@@ -44,14 +44,6 @@ json KvdScenario(const std::string& name, const json& gates, const std::string& 
              {"retry", {{"strategy", "none"}}}}}},
           {"gates", gates}};
 }
-
-struct HerdRun {
-  int exit_code = -1;
-  std::string stderr_text;
-  fs::path out;
-  json summary;
-  std::string junit;
-};
 
 // A minimal well-formedness check of junit.xml (there is no XML library):
 // the declaration, every tag closed in order, attribute values quoted and
@@ -105,58 +97,22 @@ size_t Count(const std::string& text, const std::string& what) {
   return n;
 }
 
-class HerdGates : public ::testing::Test {
+class HerdGates : public HerdFixture {
  protected:
-  void TearDown() override {
-    if (HasFailure()) {
-      dir_.Keep();
-      std::cerr << "kept the test directory: " << dir_.path() << "\n";
-    }
-  }
+  HerdGates() : HerdFixture("herd-gates") {}
 
   // `herd run FILE --out DIR/<tag>` (not quiet: failing gates go to
   // stderr), and the run directory read back.
   HerdRun Run(const json& scenario, const std::string& tag,
               const std::function<void(Process&)>& during = nullptr) {
-    HerdRun r;
-    const fs::path file = dir_.path() / (tag + ".json");
-    std::ofstream(file) << scenario.dump(2);
-    r.out = dir_.path() / tag;
-    ProcessOptions o;
-    o.argv = {HerdBinary(), "run", file.string(), "--out", r.out.string()};
+    RunHerdOptions o;
+    o.scenario_file = dir_.path() / (tag + ".json");
+    o.out = dir_.path() / tag;
     o.stderr_path = dir_.path() / (tag + ".stderr");
-    Process p;
-    std::string error;
-    EXPECT_TRUE(p.Start(o, &error)) << error;
-    if (during) during(p);
-    auto code = p.WaitExit(Millis(60000));
-    if (!code) {
-      ADD_FAILURE() << "herd run did not finish within 60 s";
-      code = p.Kill();
-    }
-    r.exit_code = code.value_or(-1);
-    r.stderr_text = p.StderrText();
-    if (fs::exists(r.out / "summary.json")) {
-      r.summary = json::parse(ReadFileText(r.out / "summary.json"), nullptr, false);
-    }
-    r.junit = ReadFileText(r.out / "junit.xml");
-    return r;
+    o.quiet = false;
+    if (during) o.during = [&](Process& p, const fs::path&) { during(p); };
+    return RunHerd(scenario, o);
   }
-
-  std::pair<int, std::string> Herd(const std::vector<std::string>& args, const std::string& tag) {
-    ProcessOptions o;
-    o.argv = {HerdBinary()};
-    o.argv.insert(o.argv.end(), args.begin(), args.end());
-    o.stderr_path = dir_.path() / (tag + ".stderr");
-    Process p;
-    std::string error;
-    EXPECT_TRUE(p.Start(o, &error)) << error;
-    auto code = p.WaitExit(Millis(30000));
-    if (!code) code = p.Kill();
-    return {code.value_or(-1), p.StderrText()};
-  }
-
-  TempDir dir_{"herd-gates"};
 };
 
 const json* GateNamed(const json& summary, const std::string& name) {

@@ -15,19 +15,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <functional>
 #include <iostream>
-#include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "support/csv.h"
+#include "support/herd_run.h"
 #include "support/process.h"
 
 namespace herd::test {
@@ -36,10 +32,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-// Outcome columns of timeseries.csv that are errors (DESIGN.md, Vocabulary).
-const std::vector<std::string> kErrorOutcomes = {"throttled", "shed",    "server_error", "client_error",
-                                                 "timeout",   "refused", "reset",        "other_error"};
 
 // ---- the scenario --------------------------------------------------------
 
@@ -99,264 +91,20 @@ json Window(const std::string& kind, const std::string& at, const std::string& f
   return f;
 }
 
-// ---- the run directory ---------------------------------------------------
-
-struct FaultRow {
-  double start_s = 0, end_s = 0;
-  std::string kind;
-  int replica = 0;
-  std::string detail;
-};
-
-struct ProbeRow {
-  double t_s = 0;
-  std::string probe;
-  int replica = 0;
-  std::string status;
-  double latency_ms = 0;
-  bool healthy = true;
-  double end_s() const { return t_s + latency_ms / 1000; }  // when the check's answer (and any action) came
-};
-
-struct MonitorRow {
-  double t_s = 0;
-  std::string monitor;
-  int replica = 0;
-  std::string series;
-  double value = 0;
-};
-
-struct Bucket {
-  double t = 0;
-  std::map<std::string, double> v;
-  // A column by name; an unknown name throws (a typo fails the test).
-  double operator[](const std::string& column) const { return v.at(column); }
-  double Errors() const {
-    double n = 0;
-    for (const auto& c : kErrorOutcomes) n += v.at(c);
-    return n;
-  }
-  double Successes() const { return v.at("ok") + v.at("not_found"); }
-  double Completions() const { return Successes() + Errors(); }
-};
-
-struct HerdRun {
-  int exit_code = -1;
-  std::string stderr_text;
-  fs::path out;
-  json summary;
-  double width = 0;              // bucket width, seconds
-  std::vector<Bucket> buckets;   // the one fleet's rows of timeseries.csv
-  std::vector<FaultRow> faults;  // faults.csv
-  std::vector<ProbeRow> probes;  // probes.csv
-  std::vector<MonitorRow> monitors;  // monitors.csv
-  std::string faults_csv, probes_csv, monitors_csv;
-
-  const FaultRow* Fault(const std::string& kind) const {
-    for (const auto& f : faults) {
-      if (f.kind == kind) return &f;
-    }
-    return nullptr;
-  }
-  // Bucket [t, t + width) against run times.
-  bool EndsBy(const Bucket& b, double t) const { return b.t + width <= t + 1e-9; }
-  bool StartsFrom(const Bucket& b, double t) const { return b.t >= t - 1e-9; }
-  bool Inside(const Bucket& b, double lo, double hi) const { return StartsFrom(b, lo) && EndsBy(b, hi); }
-  bool Overlaps(const Bucket& b, double lo, double hi) const { return b.t < hi && b.t + width > lo; }
-
-  double Sum(const std::string& column, const std::function<bool(const Bucket&)>& which) const {
-    double n = 0;
-    for (const auto& b : buckets) {
-      if (which(b)) n += b[column];
-    }
-    return n;
-  }
-  int Count(const std::function<bool(const Bucket&)>& which) const {
-    return static_cast<int>(std::count_if(buckets.begin(), buckets.end(), which));
-  }
-
-  const json& Analyses() const { return summary.at("analyses"); }
-  // analyses.probes' entry for (probe, replica); null when there is none.
-  json ProbeAnalysis(const std::string& probe, int replica) const {
-    for (const auto& p : Analyses().at("probes")) {
-      if (p["probe"] == probe && p["replica"] == replica) return p;
-    }
-    return nullptr;
-  }
-  // analyses.monitors' entry for (monitor, replica, series); null when none.
-  json MonitorAnalysis(const std::string& monitor, int replica, const std::string& series) const {
-    for (const auto& m : Analyses().at("monitors")) {
-      if (m["monitor"] == monitor && m["replica"] == replica && m["series"] == series) return m;
-    }
-    return nullptr;
-  }
-  std::vector<ProbeRow> ProbeRows(const std::string& probe, int replica) const {
-    std::vector<ProbeRow> rows;
-    for (const auto& p : probes) {
-      if (p.probe == probe && p.replica == replica) rows.push_back(p);
-    }
-    return rows;
-  }
-  std::vector<MonitorRow> MonitorRows(const std::string& monitor, int replica, const std::string& series) const {
-    std::vector<MonitorRow> rows;
-    for (const auto& m : monitors) {
-      if (m.monitor == monitor && m.replica == replica && m.series == series) rows.push_back(m);
-    }
-    return rows;
-  }
-
-  // The time series, faults.csv, probes.csv, the probe analyses and the
-  // restarts, for failure messages.
-  std::string Table() const {
-    std::string s = "\nfaults.csv:\n" + faults_csv + "timeseries.csv (fleet clients):\n";
-    const std::vector<std::string> cols = {"attempts", "ok",      "not_found", "shed",        "server_error",
-                                           "timeout",  "refused", "reset",     "other_error", "lat_p50_ms",
-                                           "lat_max_ms"};
-    s += fmt::format("{:>6}", "t_s");
-    for (const auto& c : cols) s += fmt::format(" {:>8.8}", c);
-    s += "\n";
-    for (const auto& b : buckets) {
-      s += fmt::format("{:>6.3f}", b.t);
-      for (const auto& c : cols) s += fmt::format(" {:>8.8}", fmt::format("{:g}", b[c]));
-      s += "\n";
-    }
-    s += "probes.csv:\n" + probes_csv;
-    if (summary.is_object() && summary.contains("analyses")) {
-      s += "analyses.probes: " + summary["analyses"].value("probes", json::array()).dump() + "\n";
-    }
-    if (summary.is_object() && summary.contains("restarts")) s += "restarts: " + summary["restarts"].dump() + "\n";
-    return s + "herd stderr:\n" + stderr_text;
-  }
-  // monitors.csv and the monitor analyses, for failure messages.
-  std::string MonitorTable() const {
-    std::string s = "\nmonitors.csv:\n" + monitors_csv;
-    if (summary.is_object() && summary.contains("analyses")) {
-      s += "analyses.monitors: " + summary["analyses"].value("monitors", json::array()).dump(1) + "\n";
-    }
-    return s + "herd stderr:\n" + stderr_text;
-  }
-};
-
-void ReadRunDir(HerdRun* r) {
-  if (fs::exists(r->out / "summary.json")) {
-    r->summary = json::parse(ReadFileText(r->out / "summary.json"), nullptr, false);
-    if (r->summary.is_object() && r->summary.contains("bucket_s")) r->width = r->summary["bucket_s"].get<double>();
-  }
-  std::string error;
-  CsvTable ts;
-  if (fs::exists(r->out / "timeseries.csv")) {
-    EXPECT_TRUE(ReadCsvFile(r->out / "timeseries.csv", &ts, &error)) << error;
-    for (size_t i = 0; i < ts.size(); ++i) {
-      if (ts.Cell(i, "fleet") != "clients") continue;
-      Bucket b;
-      b.t = ts.Number(i, "t_s");
-      for (const auto& name : ts.header) {
-        if (name != "t_s" && name != "fleet") b.v[name] = ts.Number(i, name);
-      }
-      r->buckets.push_back(std::move(b));
-    }
-  }
-  if (fs::exists(r->out / "faults.csv")) {
-    r->faults_csv = ReadFileText(r->out / "faults.csv");
-    CsvTable fc;
-    EXPECT_TRUE(ParseCsv(r->faults_csv, &fc, &error)) << error;
-    EXPECT_EQ(fc.header, (std::vector<std::string>{"start_s", "end_s", "kind", "replica", "detail"}));
-    for (size_t i = 0; i < fc.size(); ++i) {
-      r->faults.push_back(FaultRow{fc.Number(i, "start_s"), fc.Number(i, "end_s"), fc.Cell(i, "kind"),
-                                   static_cast<int>(fc.Number(i, "replica")), fc.Cell(i, "detail")});
-    }
-  }
-  if (fs::exists(r->out / "probes.csv")) {
-    r->probes_csv = ReadFileText(r->out / "probes.csv");
-    CsvTable pc;
-    EXPECT_TRUE(ParseCsv(r->probes_csv, &pc, &error)) << error;
-    EXPECT_EQ(pc.header, (std::vector<std::string>{"t_s", "probe", "replica", "status", "latency_ms", "state"}));
-    for (size_t i = 0; i < pc.size(); ++i) {
-      const std::string& state = pc.Cell(i, "state");
-      EXPECT_TRUE(state == "healthy" || state == "unhealthy") << "probes.csv row " << i << ": " << state;
-      r->probes.push_back(ProbeRow{pc.Number(i, "t_s"), pc.Cell(i, "probe"), static_cast<int>(pc.Number(i, "replica")),
-                                   pc.Cell(i, "status"), pc.Number(i, "latency_ms"), state == "healthy"});
-    }
-  }
-  if (fs::exists(r->out / "monitors.csv")) {
-    r->monitors_csv = ReadFileText(r->out / "monitors.csv");
-    CsvTable mc;
-    EXPECT_TRUE(ParseCsv(r->monitors_csv, &mc, &error)) << error;
-    EXPECT_EQ(mc.header, (std::vector<std::string>{"t_s", "monitor", "replica", "series", "value"}));
-    for (size_t i = 0; i < mc.size(); ++i) {
-      r->monitors.push_back(MonitorRow{mc.Number(i, "t_s"), mc.Cell(i, "monitor"),
-                                       static_cast<int>(mc.Number(i, "replica")), mc.Cell(i, "series"),
-                                       mc.Number(i, "value")});
-    }
-  }
-}
-
-class HerdObserve : public ::testing::Test {
+class HerdObserve : public HerdFixture {
  protected:
-  void TearDown() override {
-    if (HasFailure()) {
-      dir_.Keep();
-      std::cerr << "kept the test directory: " << dir_.path() << "\n";
-    }
-  }
+  HerdObserve() : HerdFixture("herd-observe") {}
 
   // Writes `scenario` as TAG.json, runs `herd run FILE --out DIR/TAG -q`,
   // and reads the run directory back.
   HerdRun Run(const json& scenario, const std::string& tag = "run", std::chrono::seconds timeout = 60s) {
-    HerdRun r;
-    const fs::path file = Write(tag + ".json", scenario);
-    r.out = dir_.path() / tag;
-    ProcessOptions o;
-    o.argv = {HerdBinary(), "run", file.string(), "--out", r.out.string(), "-q"};
-    o.stderr_path = dir_.path() / (tag + ".stderr");
-    Process p;
-    std::string error;
-    EXPECT_TRUE(p.Start(o, &error)) << error;
-    auto code = p.WaitExit(std::chrono::duration_cast<Millis>(timeout));
-    if (!code) {
-      ADD_FAILURE() << "herd run did not finish within " << timeout.count() << " s";
-      code = p.Kill();
-    }
-    r.exit_code = code.value_or(-1);
-    r.stderr_text = p.StderrText();
-    ReadRunDir(&r);
-    return r;
+    return RunHerd(scenario, {.scenario_file = dir_.path() / (tag + ".json"),
+                              .out = dir_.path() / tag,
+                              .stderr_path = dir_.path() / (tag + ".stderr"),
+                              .timeout = timeout,
+                              .during = nullptr});
   }
-
-  // herd with any arguments, to completion: exit code and stderr.
-  std::pair<int, std::string> Herd(const std::vector<std::string>& args, const std::string& tag) {
-    ProcessOptions o;
-    o.argv = {HerdBinary()};
-    o.argv.insert(o.argv.end(), args.begin(), args.end());
-    o.stderr_path = dir_.path() / (tag + ".stderr");
-    Process p;
-    std::string error;
-    EXPECT_TRUE(p.Start(o, &error)) << error;
-    auto code = p.WaitExit(Millis(30000));
-    if (!code) code = p.Kill();
-    return {code.value_or(-1), p.StderrText()};
-  }
-
-  fs::path Write(const std::string& name, const json& scenario) {
-    const fs::path file = dir_.path() / name;
-    std::ofstream(file) << scenario.dump(2);
-    return file;
-  }
-
-  TempDir dir_{"herd-observe"};
 };
-
-#define ASSERT_RAN(r)                                        \
-  do {                                                       \
-    ASSERT_EQ((r).exit_code, 0) << (r).stderr_text;          \
-    ASSERT_TRUE((r).summary.is_object()) << (r).stderr_text; \
-    ASSERT_GT((r).width, 0.0);                               \
-    ASSERT_FALSE((r).buckets.empty()) << (r).stderr_text;    \
-  } while (0)
-
-#define ASSERT_FAULT(r, var, kind)                        \
-  const FaultRow* var = (r).Fault(kind);                  \
-  ASSERT_NE(var, nullptr) << "no " << kind << " row" << (r).Table()
 
 // The first check of `rows` at or after `from` whose state is unhealthy
 // (healthy: false) or healthy (true); null when there is none.
@@ -365,17 +113,6 @@ const ProbeRow* FirstState(const std::vector<ProbeRow>& rows, double from, bool 
     if (p.t_s >= from - 1e-9 && p.healthy == healthy) return &p;
   }
   return nullptr;
-}
-
-// The "listening" lines kvd logged on stderr: their pids, in order.
-std::vector<long> ListeningPids(const std::string& stderr_text) {
-  std::vector<long> pids;
-  std::istringstream lines(stderr_text);
-  for (std::string line; std::getline(lines, line);) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("msg", "") == "listening" && j.contains("pid")) pids.push_back(j["pid"].get<long>());
-  }
-  return pids;
 }
 
 // ---- probes --------------------------------------------------------------
