@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "support/csv.h"
+#include "common/csv.h"
 
 namespace herd::test {
 

@@ -1,11 +1,11 @@
-#include "support/csv.h"
+#include "common/csv.h"
 
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-namespace herd::test {
+namespace herd {
 
 int CsvTable::Column(const std::string& name) const {
   for (size_t i = 0; i < header.size(); ++i) {
@@ -118,4 +118,4 @@ bool ReadCsvFile(const std::filesystem::path& path, CsvTable* table, std::string
   return true;
 }
 
-}  // namespace herd::test
+}  // namespace herd

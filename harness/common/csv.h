@@ -1,6 +1,6 @@
-// Test support: reading the CSV files of a herd run directory
-// (timeseries.csv, faults.csv, probes.csv, monitors.csv), so tests assert
-// through herd's own recording by column name rather than position.
+// Reading CSV files with a header line, as herd writes them (timeseries.csv,
+// faults.csv, probes.csv, monitors.csv): by column name rather than position.
+// The report reads run directories with it, and the tests assert with it.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace herd::test {
+namespace herd {
 
 // A CSV file with a header line. Fields may be quoted ("a, b" and "" for a
 // quote inside), as herd writes faults.csv's detail.
@@ -34,4 +34,4 @@ bool ParseCsv(const std::string& text, CsvTable* table, std::string* error);
 // Reads and parses a file; false with *error when it cannot be read or parsed.
 bool ReadCsvFile(const std::filesystem::path& path, CsvTable* table, std::string* error);
 
-}  // namespace herd::test
+}  // namespace herd
