@@ -13,6 +13,9 @@ packages=(
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev googletest
+  # the report tests: libxml2 parses report.html and the SVGs, headless
+  # Chromium screenshots a report (the test skips itself without it)
+  libxml2-dev chromium
   # peers for benchmarks and tests: wrk, hey, ab, nginx
   wrk hey apache2-utils nginx-light
 )

@@ -28,6 +28,16 @@ bool RunDir::Create(const fs::path& path, RunDir* out, std::string* error) {
   return true;
 }
 
+bool RunDir::Open(const fs::path& path, RunDir* out, std::string* error) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    *error = fmt::format("{}: {}", path.string(), fs::exists(path, ec) ? "not a directory" : "no such directory");
+    return false;
+  }
+  out->path_ = path;
+  return true;
+}
+
 fs::path RunDir::DefaultPath(const fs::path& root, const std::string& name) {
   auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   return root / fmt::format("{}-{:%Y%m%dT%H%M%SZ}", name, now);

@@ -14,6 +14,9 @@ class RunDir {
   // Creates `path` (and parents). False with *error when it cannot, or when
   // it exists and is not empty (runs never overwrite each other).
   static bool Create(const std::filesystem::path& path, RunDir* out, std::string* error);
+  // An existing run directory, to rewrite some of its files (herd report).
+  // False with *error when `path` is not a directory.
+  static bool Open(const std::filesystem::path& path, RunDir* out, std::string* error);
   // reports/<name>-<UTC yyyymmddThhmmssZ>
   static std::filesystem::path DefaultPath(const std::filesystem::path& root, const std::string& name);
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "measure/timeseries.h"
+#include "report/xml.h"
 #include "scenario/scenario.h"
 
 namespace herd {
@@ -51,11 +52,6 @@ void SetGates(nlohmann::json* summary, const nlohmann::json& gates);
 // name="<gate name>" time="0"> per gate, a <failure message="..."> naming
 // the measured values for each failed one. Zero gates: tests="0".
 std::string JunitXml(const nlohmann::json& summary);
-
-// Text for XML attribute values (and content): & < > " ' escaped; in
-// attributes tabs and line breaks as character references (content keeps
-// them); other control characters (not allowed in XML 1.0) as U+FFFD.
-std::string XmlEscape(std::string_view text, bool attribute = true);
 
 // Latency percentiles of a histogram, in milliseconds.
 nlohmann::json LatencyJson(const Histogram& h);

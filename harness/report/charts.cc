@@ -1,0 +1,3 @@
+#include "report/charts.h"
+
+namespace herd {}  // namespace herd

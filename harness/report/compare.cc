@@ -1,0 +1,3 @@
+#include "report/compare.h"
+
+namespace herd {}  // namespace herd

@@ -1,0 +1,3 @@
+#include "report/html.h"
+
+namespace herd {}  // namespace herd

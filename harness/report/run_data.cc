@@ -1,0 +1,3 @@
+#include "report/run_data.h"
+
+namespace herd {}  // namespace herd

@@ -1,0 +1,3 @@
+#include "report/svg.h"
+
+namespace herd {}  // namespace herd
