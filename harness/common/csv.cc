@@ -30,74 +30,91 @@ double CsvTable::Number(size_t row, const std::string& name) const {
   return v;
 }
 
+bool CsvReader::Next(std::vector<std::string>* fields) {
+  while (pos_ < text_.size()) {
+    line_ = next_line_;
+    complete_ = false;
+    size_t used = 0;
+    // The next field: an existing string cleared (its capacity kept), or a new one.
+    auto start_field = [&]() -> std::string* {
+      if (used == fields->size()) fields->emplace_back();
+      std::string* f = &(*fields)[used++];
+      f->clear();
+      return f;
+    };
+    std::string* field = start_field();
+    bool quoted = false, field_started = false;
+    for (; pos_ < text_.size(); ++pos_) {
+      const char c = text_[pos_];
+      if (quoted) {
+        if (c == '"') {
+          if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
+            *field += '"';
+            ++pos_;
+          } else {
+            quoted = false;
+          }
+        } else {
+          if (c == '\n') ++next_line_;
+          *field += c;
+        }
+        continue;
+      }
+      if (c == '"' && !field_started) {
+        quoted = true;
+        field_started = true;
+      } else if (c == ',') {
+        field = start_field();
+        field_started = false;
+      } else if (c == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n') {
+        // the '\n' ends the record
+      } else if (c == '\n') {
+        ++pos_;
+        ++next_line_;
+        complete_ = true;
+        break;
+      } else {
+        *field += c;
+        field_started = true;
+      }
+    }
+    unclosed_quote_ = quoted;
+    fields->resize(used);
+    // A blank line (one empty field) is skipped.
+    if (used == 1 && (*fields)[0].empty() && !quoted) continue;
+    return true;
+  }
+  return false;
+}
+
 bool ParseCsv(const std::string& text, CsvTable* table, std::string* error) {
   *table = CsvTable{};
-  std::vector<std::vector<std::string>> records;
+  CsvReader reader(text);
   std::vector<std::string> record;
-  std::string field;
-  bool quoted = false, field_started = false;
-  size_t line = 1;
-  auto end_field = [&] {
-    record.push_back(std::move(field));
-    field.clear();
-    field_started = false;
-  };
-  auto end_record = [&] {
-    end_field();
-    // A blank line (one empty field) is skipped.
-    if (!(record.size() == 1 && record[0].empty())) records.push_back(std::move(record));
-    record.clear();
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        field += c;
-      }
-      continue;
-    }
-    if (c == '"' && !field_started) {
-      quoted = true;
-      field_started = true;
-    } else if (c == ',') {
-      end_field();
-    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-      // the '\n' ends the record
-    } else if (c == '\n') {
-      end_record();
-      ++line;
-    } else {
-      field += c;
-      field_started = true;
-    }
-  }
-  if (quoted) {
-    if (error) *error = "unclosed quote at the end of the text (opened by line " + std::to_string(line) + ")";
-    return false;
-  }
-  if (field_started || !record.empty()) end_record();
-  if (records.empty()) {
-    if (error) *error = "no header line";
-    return false;
-  }
-  table->header = std::move(records[0]);
-  for (size_t r = 1; r < records.size(); ++r) {
-    if (records[r].size() != table->header.size()) {
+  size_t records = 0;
+  while (reader.Next(&record)) {
+    ++records;
+    if (reader.unclosed_quote()) {
       if (error) {
-        *error = "record " + std::to_string(r + 1) + " has " + std::to_string(records[r].size()) +
-                 " fields, the header " + std::to_string(table->header.size());
+        *error = "unclosed quote at the end of the text (in the record of line " + std::to_string(reader.line()) + ")";
       }
       return false;
     }
-    table->rows.push_back(std::move(records[r]));
+    if (records == 1) {
+      table->header = record;
+    } else if (record.size() != table->header.size()) {
+      if (error) {
+        *error = "record " + std::to_string(records) + " has " + std::to_string(record.size()) +
+                 " fields, the header " + std::to_string(table->header.size());
+      }
+      return false;
+    } else {
+      table->rows.push_back(record);
+    }
+  }
+  if (records == 0) {
+    if (error) *error = "no header line";
+    return false;
   }
   return true;
 }
