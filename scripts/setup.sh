@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   # the report tests: libxml2 parses report.html and the SVGs, headless
   # Chromium screenshots a report (the test skips itself without it)
-  libxml2-dev chromium
+  libxml2-dev libpng-dev chromium
   # peers for benchmarks and tests: wrk, hey, ab, nginx
   wrk hey apache2-utils nginx-light
 )

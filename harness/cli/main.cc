@@ -1,10 +1,11 @@
-// herd's command line: run, validate, proxy, schema, version (DESIGN.md). Exit
+// herd's command line: run, validate, report, compare, proxy, schema, version (DESIGN.md). Exit
 // codes: 0 pass, 99 a gate failed, 2 invalid input, 1 the run could not be
 // carried out, 130 interrupted.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/proxy.h"
+#include "cli/report.h"
 #include "cli/run.h"
 #include "herd/version.h"
 #include "scenario/parse.h"
@@ -24,7 +25,32 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--duration", run.duration, "how long the fleets run (overrides the scenario's)");
   run_cmd->add_flag("--quiet,-q", run.quiet, "no progress or closing line");
   run_cmd->add_flag("--real-time", run.real_time, "run a model target on the wall clock, not virtual time");
+  run_cmd->add_option("--baseline", run.baseline,
+                      "an earlier run directory: compare with it afterwards (exit 99 on a regression)");
+  run_cmd->add_option("--max-regression", run.max_regression,
+                      "with --baseline: tolerance per metric, METRIC=PCT (default 20)")
+      ->take_all();
   run_cmd->callback([&] { rc = herd::RunCommand(run); });
+
+  std::string report_dir;
+  bool report_quiet = false;
+  auto* report = app.add_subcommand("report", "rebuild report.html and figures/ from a run directory's files");
+  report->add_option("run_dir", report_dir, "run directory")->required();
+  report->add_flag("--quiet,-q", report_quiet, "no closing line");
+  report->callback([&] { rc = herd::ReportCommand(report_dir, report_quiet); });
+
+  herd::CompareOptions compare;
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "compare a candidate run with a baseline run: table, verdict, compare.html (exit 99 on a regression)");
+  compare_cmd->add_option("base", compare.base, "baseline run directory")->required();
+  compare_cmd->add_option("candidate", compare.candidate, "candidate run directory")->required();
+  compare_cmd->add_option("--max-regression", compare.max_regression,
+                          "tolerance per metric, METRIC=PCT (default 20); metrics: goodput_per_s, success_ratio, "
+                          "amplification, p50_ms, p90_ms, p99_ms, e2e_p99_ms, recovery_s")
+      ->take_all();
+  compare_cmd->add_option("--out", compare.out, "where compare.html goes (default CANDIDATE/compare.html)");
+  compare_cmd->add_flag("--quiet,-q", compare.quiet, "no closing line");
+  compare_cmd->callback([&] { rc = herd::CompareCommand(compare); });
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,8 @@
 #include "fault/timeline.h"
 #include "observe/observers.h"
 #include "measure/timeseries.h"
+#include "cli/report.h"
+#include "report/report.h"
 #include "report/run_dir.h"
 #include "report/summary.h"
 #include "scenario/parse.h"
@@ -153,6 +156,19 @@ int RunCommand(const RunOptions& o) {
                    o.scenario_path.c_str(), host.c_str());
       return kExitInvalid;
     }
+  }
+
+  // A baseline that cannot be compared is known now, not after the run.
+  std::map<std::string, double> tolerances;
+  if (!o.baseline.empty()) {
+    std::string why;
+    if (!CheckCompareInput(o.baseline, o.max_regression, &tolerances, &why)) {
+      std::fprintf(stderr, "herd: --baseline: %s\n", why.c_str());
+      return kExitInvalid;
+    }
+  } else if (!o.max_regression.empty()) {
+    std::fprintf(stderr, "herd: --max-regression needs --baseline\n");
+    return kExitInvalid;
   }
 
   RunDir dir;
@@ -402,11 +418,17 @@ int RunCommand(const RunOptions& o) {
     std::fprintf(stderr, "herd: writing the run directory: %s\n", error.c_str());
     return kExitCannotRun;
   }
+  // The report is drawn from the files just written, as `herd report`
+  // would: one path, so a rebuilt report is the same report.
+  const ReportOutcome report = WriteReport(dir.path());
+  if (!report.written) std::fprintf(stderr, "herd: writing the report: %s\n", report.error.c_str());
+  for (const std::string& p : report.problems) std::fprintf(stderr, "herd: report: %s\n", p.c_str());
   if (!o.quiet) {
     const json& t = summary["totals"];
     std::fprintf(stderr, "herd: %s: offered %s, attempts %s (amplification %.2f), succeeded %s; report in %s\n",
                  scenario.name.c_str(), t["offered"].dump().c_str(), t["attempts"].dump().c_str(),
-                 t["amplification"].get<double>(), t["succeeded"].dump().c_str(), dir.path().c_str());
+                 t["amplification"].get<double>(), t["succeeded"].dump().c_str(),
+                 (dir.path() / "report.html").c_str());
   }
   const size_t failed = std::count_if(gates.begin(), gates.end(), [](const GateResult& g) { return !g.passed; });
   if (!o.quiet) {
@@ -417,8 +439,18 @@ int RunCommand(const RunOptions& o) {
       std::fprintf(stderr, "herd: gates: %zu passed, %zu failed\n", gates.size() - failed, failed);
     }
   }
+  int compared = kExitPass;
+  if (!o.baseline.empty()) {
+    CompareOptions c;
+    c.base = o.baseline;
+    c.candidate = dir.path().string();
+    c.max_regression = o.max_regression;
+    c.quiet = o.quiet;
+    compared = CompareCommand(c);
+  }
   if (interrupted) return kExitInterrupted;
-  return failed > 0 ? kExitGateFailed : kExitPass;
+  if (failed > 0 || compared == kExitGateFailed) return kExitGateFailed;
+  return compared == kExitPass ? kExitPass : kExitCannotRun;
 }
 
 }  // namespace herd

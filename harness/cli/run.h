@@ -17,10 +17,14 @@ struct RunOptions {
   std::string duration;                // --duration, empty: the scenario's
   bool quiet = false;
   bool real_time = false;              // a model target runs on virtual time unless set
+  std::string baseline;                // --baseline DIR: compare with that run afterwards
+  std::vector<std::string> max_regression;  // METRIC=PCT, for --baseline
 };
 
 // Returns the process exit code: 0 pass, 2 invalid input, 1 could not run,
-// 130 interrupted (files still written).
+// 99 a gate failed or (with a baseline) a headline figure regressed, 130
+// interrupted (files still written). The run directory gets report.html
+// and figures/ (report/report.h) and, with a baseline, compare.html.
 int RunCommand(const RunOptions& options);
 
 // herd validate: 0 when the scenario is valid, else 2 with every error.

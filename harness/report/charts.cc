@@ -1,3 +1,385 @@
 #include "report/charts.h"
 
-namespace herd {}  // namespace herd
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "analyze/stats.h"
+
+namespace herd {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kBlue = kPalette[0], kOrange = kPalette[1], kGreen = kPalette[2],
+                           kVermillion = kPalette[3], kPurple = kPalette[4], kSky = kPalette[5],
+                           kYellow = kPalette[6], kBlack = kPalette[7];
+
+// Outcomes in stacking order: successes at the bottom, where the eye
+// compares them with the throughput chart, then the server's refusals,
+// then the network's failures. Ten outcomes, eight palette colours: the
+// two rarest share greys.
+struct OutcomeStyle {
+  std::string_view column, colour;
+};
+constexpr OutcomeStyle kOutcomes[] = {
+    {"ok", kGreen},           {"not_found", kSky},   {"throttled", kYellow}, {"shed", kOrange},
+    {"server_error", kVermillion}, {"client_error", kPurple}, {"timeout", kBlue}, {"refused", kBlack},
+    {"reset", "#888888"},     {"other_error", "#BBBBBB"},
+};
+
+bool AnyFinite(const std::vector<double>& v) {
+  return std::any_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+// Counts per bucket to counts per second.
+std::vector<double> PerSecond(const std::vector<double>& counts, double bucket_s) {
+  std::vector<double> out(counts);
+  if (bucket_s <= 0) return out;
+  for (double& v : out) v /= bucket_s;
+  return out;
+}
+
+Chart Base(const RunData& run, std::string id, std::string title, std::string y_label) {
+  Chart c;
+  c.id = std::move(id);
+  c.title = std::move(title);
+  c.y_label = std::move(y_label);
+  c.x_min = 0;
+  c.x_max = run.end_s > 0 ? run.end_s : 1;
+  c.windows = FaultWindows(run);
+  return c;
+}
+
+ChartLine MakeLine(std::string label, const std::vector<double>& x, std::vector<double> y, std::string_view colour,
+               bool dashed = false) {
+  ChartLine l;
+  l.label = std::move(label);
+  l.x = x;
+  l.y = std::move(y);
+  l.colour = std::string(colour);
+  l.dashed = dashed;
+  l.step = true;  // a bucket's figure holds for the whole bucket
+  return l;
+}
+
+Chart Throughput(const RunData& run, const FleetSeries& f) {
+  Chart c = Base(run, "throughput-" + Slug(f.name), f.name + ": offered, attempts and goodput", "requests/s");
+  c.lines.push_back(MakeLine("offered", f.t_s, PerSecond(f.Column("offered"), run.bucket_s),
+                         kBlack, true));
+  c.lines.push_back(MakeLine("attempts", f.t_s, PerSecond(f.Column("attempts"), run.bucket_s),
+                         kOrange));
+  c.lines.push_back(MakeLine("goodput", f.t_s, PerSecond(f.Column("succeeded"), run.bucket_s),
+                         kBlue));
+  return c;
+}
+
+Chart Outcomes(const RunData& run, const FleetSeries& f) {
+  Chart c = Base(run, "outcomes-" + Slug(f.name), f.name + ": attempts by outcome", "attempts/s");
+  c.kind = Chart::Kind::kStacked;
+  for (const OutcomeStyle& o : kOutcomes) {
+    const std::vector<double>& counts = f.Column(o.column);
+    const bool seen = std::any_of(counts.begin(), counts.end(), [](double v) { return v > 0; });
+    if (!seen) continue;  // ten outcomes in the legend would bury the two that matter
+    c.lines.push_back(MakeLine(std::string(o.column), f.t_s, PerSecond(counts, run.bucket_s), o.colour));
+  }
+  return c;
+}
+
+// Log scale when the figures span more than two decades: a p50 of 0.2 ms
+// under a p99 of 500 ms is a flat line on a linear axis.
+bool SpansDecades(const std::vector<ChartLine>& lines) {
+  double lo = HUGE_VAL, hi = 0;
+  for (const ChartLine& l : lines) {
+    for (double v : l.y) {
+      if (std::isfinite(v) && v > 0) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+    }
+  }
+  return hi > 0 && hi / lo > 100;
+}
+
+// Adds p50, p90, p99 per attempt (dashed when `dashed`), then, unless
+// `attempts_only`, end to end (always dashed). A bucket without attempts
+// has no latency: the CSV's 0 there would draw a drop that never happened.
+void AddLatencyLines(const FleetSeries& f, std::string_view suffix, bool dashed, bool attempts_only, Chart* c) {
+  struct Pick {
+    std::string_view label;
+    const std::vector<double>* attempt;
+    const std::vector<double>* e2e;
+    std::string_view colour;
+  };
+  const Pick picks[] = {
+      {"p50", &f.Column("lat_p50_ms"), &f.e2e_p50_ms, kBlue},
+      {"p90", &f.Column("lat_p90_ms"), &f.e2e_p90_ms, kOrange},
+      {"p99", &f.Column("lat_p99_ms"), &f.Column("e2e_p99_ms"), kVermillion},
+  };
+  const std::vector<double>& attempts = f.Column("attempts");
+  const auto add = [&](ChartLine line) {
+    for (size_t i = 0; i < line.y.size() && i < attempts.size(); ++i) {
+      if (attempts[i] == 0) line.y[i] = kNoValue;
+    }
+    c->lines.push_back(std::move(line));
+  };
+  for (const Pick& p : picks) add(MakeLine(fmt::format("{}{}", p.label, suffix), f.t_s, *p.attempt, p.colour, dashed));
+  if (attempts_only) return;
+  for (const Pick& p : picks) {
+    if (p.e2e->size() != f.t_s.size() || !AnyFinite(*p.e2e)) continue;
+    add(MakeLine(fmt::format("e2e {}{}", p.label, suffix), f.t_s, *p.e2e, p.colour, true));
+  }
+}
+
+Chart Latency(const RunData& run, const FleetSeries& f) {
+  Chart c = Base(run, "latency-" + Slug(f.name), f.name + ": latency, per attempt (solid) and end to end (dashed)",
+                 "ms");
+  AddLatencyLines(f, "", false, false, &c);
+  c.log_y = SpansDecades(c.lines);
+  return c;
+}
+
+Chart InFlight(const RunData& run) {
+  Chart c = Base(run, "in-flight", "In flight: attempts outstanding at each bucket's end", "attempts");
+  for (size_t i = 0; i < run.fleets.size(); ++i) {
+    const FleetSeries& f = run.fleets[i];
+    c.lines.push_back(MakeLine(f.name, f.t_s, f.Column("in_flight"), kPalette[i % kPaletteSize]));
+  }
+  return c;
+}
+
+Chart Probes(const RunData& run) {
+  Chart c = Base(run, "probes", "Probe states per replica", "");
+  c.kind = Chart::Kind::kStates;
+  std::map<std::pair<std::string, int>, std::vector<const ProbeRow*>> rows;
+  for (const ProbeRow& p : run.probes) rows[{p.probe, p.replica}].push_back(&p);
+  for (auto& [key, checks] : rows) {
+    std::stable_sort(checks.begin(), checks.end(), [](const ProbeRow* a, const ProbeRow* b) { return a->t_s < b->t_s; });
+    StateRow row;
+    row.label = fmt::format("{} r{}", key.first, key.second);
+    for (size_t i = 0; i < checks.size(); ++i) {
+      const double end = i + 1 < checks.size() ? checks[i + 1]->t_s : std::max(c.x_max, checks[i]->t_s);
+      // Consecutive checks in one state make one span: fewer elements, and
+      // a tooltip per state change rather than per check.
+      if (!row.spans.empty() && row.spans.back().state == checks[i]->state) {
+        row.spans.back().end_s = end;
+      } else {
+        row.spans.push_back({checks[i]->t_s, end, checks[i]->state});
+      }
+    }
+    c.rows.push_back(std::move(row));
+  }
+  return c;
+}
+
+std::string UnitOf(std::string_view series) {
+  if (series.ends_with("_bytes")) return "bytes";
+  if (series.ends_with("_seconds")) return "s";
+  return "count";
+}
+
+// The analyses' verdict on one monitored series of one replica, if any.
+const json* MonitorAnalysis(const RunData& run, const std::string& monitor, const std::string& series, int replica) {
+  if (!run.summary.is_object()) return nullptr;
+  auto a = run.summary.find("analyses");
+  if (a == run.summary.end() || !a->is_object()) return nullptr;
+  auto m = a->find("monitors");
+  if (m == a->end() || !m->is_array()) return nullptr;
+  for (const json& e : *m) {
+    if (e.is_object() && e.value("monitor", "") == monitor && e.value("series", "") == series &&
+        e.value("replica", -1) == replica) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = (m + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid))) / 2;
+  return m;
+}
+
+// The trend line over the load, as analyses drew it: Theil-Sen on the
+// samples taken while the load ran. The slope comes from summary.json when
+// it has one (Theil-Sen is quadratic: an hour of samples takes seconds);
+// the intercept, the median of y - slope x, is linear.
+ChartLine Trend(const std::vector<double>& x, const std::vector<double>& y, double load_end, const json* analysis,
+                std::string_view colour) {
+  std::vector<double> lx, ly;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] <= load_end && std::isfinite(y[i])) {
+      lx.push_back(x[i]);
+      ly.push_back(y[i]);
+    }
+  }
+  ChartLine t;
+  t.colour = std::string(colour);
+  t.dashed = true;
+  t.width = 1.0;
+  if (lx.size() < 2) return t;
+  double slope_per_s;
+  if (analysis != nullptr && analysis->contains("slope_per_min") && (*analysis)["slope_per_min"].is_number()) {
+    slope_per_s = (*analysis)["slope_per_min"].get<double>() / 60.0;
+  } else {
+    std::vector<double> tx, ty;  // thinned to 400 points: the estimate barely moves, the cost does
+    const size_t step = std::max<size_t>(1, lx.size() / 400);
+    for (size_t i = 0; i < lx.size(); i += step) {
+      tx.push_back(lx[i]);
+      ty.push_back(ly[i]);
+    }
+    slope_per_s = TheilSen(tx, ty).slope;
+  }
+  std::vector<double> residual(lx.size());
+  for (size_t i = 0; i < lx.size(); ++i) residual[i] = ly[i] - slope_per_s * lx[i];
+  const double intercept = Median(std::move(residual));
+  t.x = {lx.front(), lx.back()};
+  t.y = {intercept + slope_per_s * lx.front(), intercept + slope_per_s * lx.back()};
+  return t;
+}
+
+std::vector<Chart> Monitors(const RunData& run) {
+  // (monitor, series) -> replica -> samples in time order
+  std::map<std::pair<std::string, std::string>, std::map<int, std::pair<std::vector<double>, std::vector<double>>>>
+      groups;
+  for (const MonitorRow& m : run.monitors) {
+    auto& [x, y] = groups[{m.monitor, m.series}][m.replica];
+    x.push_back(m.t_s);
+    y.push_back(m.value);
+  }
+  const double load_end =
+      run.summary.is_object() && run.summary.contains("elapsed_s") && run.summary["elapsed_s"].is_number()
+          ? run.summary["elapsed_s"].get<double>()
+          : run.end_s;
+  std::vector<Chart> charts;
+  for (auto& [key, replicas] : groups) {
+    const auto& [monitor, series] = key;
+    Chart c = Base(run, "monitor-" + Slug(monitor) + "-" + Slug(series), fmt::format("{}: {}", monitor, series),
+                   UnitOf(series));
+    // Samples taken while idle, after the load, widen the axis past the run.
+    for (auto& [replica, xy] : replicas) c.x_max = std::max(c.x_max, xy.first.empty() ? 0.0 : xy.first.back());
+    std::vector<std::string> notes;
+    size_t i = 0;
+    for (auto& [replica, xy] : replicas) {
+      auto& [x, y] = xy;
+      std::vector<size_t> order(x.size());
+      for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+      std::vector<double> sx, sy;
+      for (size_t k : order) {
+        sx.push_back(x[k]);
+        sy.push_back(y[k]);
+      }
+      const std::string_view colour = kPalette[i++ % kPaletteSize];
+      ChartLine l;
+      l.label = fmt::format("r{}", replica);
+      l.colour = std::string(colour);
+      l.x = sx;
+      l.y = sy;
+      const json* a = MonitorAnalysis(run, monitor, series, replica);
+      ChartLine trend = Trend(sx, sy, load_end, a, colour);
+      c.lines.push_back(std::move(l));
+      if (!trend.x.empty()) c.lines.push_back(std::move(trend));
+      if (a != nullptr) {
+        const double slope = a->value("slope_per_min", 0.0);
+        double p = 1;
+        if (a->contains("mann_kendall") && (*a)["mann_kendall"].is_object()) {
+          p = (*a)["mann_kendall"].value("p", 1.0);
+        }
+        notes.push_back(fmt::format("r{}: slope {}{}/min, Mann-Kendall p = {:.2g}{}", replica, slope >= 0 ? "+" : "",
+                                    CompactNumber(slope), p, a->value("leak", false) ? ", LEAK" : ""));
+      }
+    }
+    c.note = fmt::format("{}", fmt::join(notes, "; "));
+    charts.push_back(std::move(c));
+  }
+  return charts;
+}
+
+}  // namespace
+
+std::string Slug(std::string_view name) {
+  std::string out;
+  for (char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c)) {
+      out += static_cast<char>(std::tolower(c));
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "x" : out;
+}
+
+std::vector<ChartWindow> FaultWindows(const RunData& run) {
+  std::vector<ChartWindow> out;
+  for (const FaultRow& f : run.faults) {
+    if (!f.applied) continue;
+    out.push_back({f.start_s, f.end_s, fmt::format("{} r{}", f.kind, f.replica)});
+  }
+  return out;
+}
+
+std::vector<Chart> BuildCharts(const RunData& run) {
+  std::vector<Chart> charts;
+  if (run.fleets.empty()) {
+    // Still one of each, saying "no data": a reader sees what is missing.
+    FleetSeries none;
+    none.name = run.summary.is_object() && run.summary.contains("fleets") && run.summary["fleets"].is_array() &&
+                        !run.summary["fleets"].empty()
+                    ? run.summary["fleets"][0].value("name", "fleet")
+                    : "fleet";
+    charts.push_back(Throughput(run, none));
+    charts.push_back(Outcomes(run, none));
+    charts.push_back(Latency(run, none));
+  }
+  for (const FleetSeries& f : run.fleets) {
+    charts.push_back(Throughput(run, f));
+    charts.push_back(Outcomes(run, f));
+    charts.push_back(Latency(run, f));
+  }
+  charts.push_back(InFlight(run));
+  if (!run.probes.empty()) charts.push_back(Probes(run));
+  for (Chart& c : Monitors(run)) charts.push_back(std::move(c));
+  return charts;
+}
+
+std::vector<Chart> BuildCompareCharts(const RunData& base, const RunData& candidate) {
+  std::vector<Chart> charts;
+  const double x_max = std::max({base.end_s, candidate.end_s, 1.0});
+  for (const FleetSeries& cand : candidate.fleets) {
+    auto b = std::find_if(base.fleets.begin(), base.fleets.end(),
+                          [&](const FleetSeries& f) { return f.name == cand.name; });
+    if (b == base.fleets.end()) continue;
+    Chart t = Base(candidate, "compare-throughput-" + Slug(cand.name),
+                   cand.name + ": goodput and attempts, base (dashed) vs candidate (solid)", "requests/s");
+    t.x_max = x_max;
+    const auto rate = [](const RunData& run, const FleetSeries& f, std::string_view col) {
+      return PerSecond(f.Column(col), run.bucket_s);
+    };
+    t.lines.push_back(MakeLine("goodput (base)", b->t_s, rate(base, *b, "succeeded"), kBlue, true));
+    t.lines.push_back(MakeLine("goodput", cand.t_s, rate(candidate, cand, "succeeded"), kBlue));
+    t.lines.push_back(MakeLine("attempts (base)", b->t_s, rate(base, *b, "attempts"), kOrange, true));
+    t.lines.push_back(MakeLine("attempts", cand.t_s, rate(candidate, cand, "attempts"), kOrange));
+    charts.push_back(std::move(t));
+
+    Chart l = Base(candidate, "compare-latency-" + Slug(cand.name),
+                   cand.name + ": attempt latency, base (dashed) vs candidate (solid)", "ms");
+    l.x_max = x_max;
+    AddLatencyLines(*b, " (base)", true, true, &l);
+    AddLatencyLines(cand, "", false, true, &l);
+    l.log_y = SpansDecades(l.lines);
+    charts.push_back(std::move(l));
+  }
+  return charts;
+}
+
+}  // namespace herd

@@ -67,9 +67,6 @@ Comparison Compare(const RunData& base, const RunData& candidate,
 // then "verdict: pass" or "verdict: regression (N metrics)".
 std::string ComparisonText(const Comparison& comparison);
 
-// compare.html: both runs named with links to nothing (their directories
-// as text), the table (regressions highlighted), the verdict, and the
-// charts of BuildCompareCharts. Self-contained as report.html is.
-std::string ComparisonHtml(const RunData& base, const RunData& candidate, const Comparison& comparison);
+// compare.html is drawn by report/html.h (ComparisonHtml), with the report.
 
 }  // namespace herd

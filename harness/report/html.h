@@ -23,12 +23,19 @@
 #include <string>
 #include <vector>
 
+#include "report/compare.h"
 #include "report/run_data.h"
 #include "report/svg.h"
 
 namespace herd {
 
 std::string ReportHtml(const RunData& run, const std::vector<Chart>& charts);
+
+// compare.html: both runs (name, directory as text, verdict, seed), the
+// comparison table with regressions highlighted and the verdict, notes,
+// then `charts` (BuildCompareCharts). Self-contained as report.html is.
+std::string ComparisonHtml(const RunData& base, const RunData& candidate, const Comparison& comparison,
+                           const std::vector<Chart>& charts);
 
 // The parts every herd page shares, so report.html and compare.html look
 // alike: the opening of the document up to <body> (title, inline CSS) and
