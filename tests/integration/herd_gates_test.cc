@@ -1,17 +1,25 @@
 // Gates end to end, as CI runs herd: a scenario with a "gates" list, `herd
 // run` against a real kvd (or the model target, for what needs no process),
 // the exit code (0 pass, 99 a gate failed, 2 invalid, 130 interrupted), the
-// verdict and gates in summary.json, junit.xml, and the failures on stderr.
+// verdict and gates in summary.json, junit.xml (parsed with libxml2 and
+// checked against those gates by XPath), and the failures on stderr.
 //
 // Runs are short (3-4 s, 250 ms buckets) and bounds generous: the machine
 // is shared and noisy. With HERD_KEEP_TEST_DIRS set, a test's directory is
 // kept; when a test fails, it is kept and its path printed.
 #include <gtest/gtest.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,56 +53,149 @@ json KvdScenario(const std::string& name, const json& gates, const std::string& 
           {"gates", gates}};
 }
 
-// A minimal well-formedness check of junit.xml (there is no XML library):
-// the declaration, every tag closed in order, attribute values quoted and
-// free of '<', no raw '<', '>' or '&' in text. "" when fine, else what is wrong.
-std::string CheckXml(const std::string& xml) {
-  if (!xml.starts_with("<?xml ")) return "no XML declaration";
-  std::vector<std::string> open;
-  size_t i = xml.find("?>");
-  if (i == std::string::npos) return "an unclosed declaration";
-  i += 2;
-  bool root_seen = false;
-  while (i < xml.size()) {
-    const size_t lt = xml.find('<', i);
-    const std::string text = xml.substr(i, lt == std::string::npos ? std::string::npos : lt - i);
-    if (text.find('>') != std::string::npos) return "a raw '>' in text";
-    for (size_t a = text.find('&'); a != std::string::npos; a = text.find('&', a + 1)) {
-      const size_t semi = text.find(';', a);
-      if (semi == std::string::npos || semi - a > 8) return "a raw '&' in text";
-    }
-    if (open.empty() && text.find_first_not_of(" \t\r\n") != std::string::npos) return "text outside the root";
-    if (lt == std::string::npos) break;
-    size_t j = lt + 1;
-    bool quoted = false;
-    while (j < xml.size() && (quoted || xml[j] != '>')) {
-      if (xml[j] == '"') quoted = !quoted;
-      if (quoted && xml[j] == '<') return "a raw '<' in an attribute";
-      ++j;
-    }
-    if (j >= xml.size()) return "an unclosed tag";
-    const std::string tag = xml.substr(lt + 1, j - lt - 1);
-    i = j + 1;
-    if (tag.starts_with("/")) {
-      if (open.empty() || open.back() != tag.substr(1)) return "</" + tag.substr(1) + "> closes nothing open";
-      open.pop_back();
-      continue;
-    }
-    if (open.empty()) {
-      if (root_seen) return "a second root element";
-      root_seen = true;
-    }
-    if (!tag.ends_with("/")) open.push_back(tag.substr(0, tag.find_first_of(" \t\r\n")));
-  }
-  if (!open.empty()) return "<" + open.back() + "> is not closed";
-  if (!root_seen) return "no root element";
-  return "";
+// junit.xml parsed with libxml2, strictly: no recovery, no network, no
+// entity loading. Null when it is not well-formed XML.
+struct XmlDocFree {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+using XmlDoc = std::unique_ptr<xmlDoc, XmlDocFree>;
+
+XmlDoc ParseXml(const std::string& text) {
+  return XmlDoc(xmlReadMemory(text.data(), static_cast<int>(text.size()), "junit.xml", nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
 }
 
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
+// The nodes an XPath query selects, relative to `context` (the document when null).
+std::vector<xmlNode*> Nodes(xmlDoc* doc, const std::string& xpath, xmlNode* context = nullptr) {
+  std::vector<xmlNode*> out;
+  if (!doc) return out;
+  std::unique_ptr<xmlXPathContext, decltype(&xmlXPathFreeContext)> ctx(xmlXPathNewContext(doc),
+                                                                      xmlXPathFreeContext);
+  if (!ctx) return out;
+  if (context) ctx->node = context;
+  std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> res(
+      xmlXPathEvalExpression(BAD_CAST xpath.c_str(), ctx.get()), xmlXPathFreeObject);
+  EXPECT_TRUE(res) << "bad XPath " << xpath;
+  if (!res || !res->nodesetval) return out;
+  for (int i = 0; i < res->nodesetval->nodeNr; ++i) out.push_back(res->nodesetval->nodeTab[i]);
+  return out;
+}
+
+// An XPath expression's string value: "string(/testsuite/@tests)",
+// "count(//failure)". "" when the document did not parse.
+std::string Eval(xmlDoc* doc, const std::string& xpath) {
+  if (!doc) return "";
+  std::unique_ptr<xmlXPathContext, decltype(&xmlXPathFreeContext)> ctx(xmlXPathNewContext(doc),
+                                                                      xmlXPathFreeContext);
+  if (!ctx) return "";
+  std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> res(
+      xmlXPathEvalExpression(BAD_CAST xpath.c_str(), ctx.get()), xmlXPathFreeObject);
+  EXPECT_TRUE(res) << "bad XPath " << xpath;
+  if (!res) return "";
+  xmlChar* v = xmlXPathCastToString(res.get());
+  std::string out = v ? reinterpret_cast<const char*>(v) : "";
+  xmlFree(v);
+  return out;
+}
+
+// An attribute's value as parsed (entities resolved); "" when absent.
+std::string Attr(xmlNode* node, const char* name) {
+  xmlChar* v = xmlGetProp(node, BAD_CAST name);
+  std::string out = v ? reinterpret_cast<const char*>(v) : "";
+  xmlFree(v);
+  return out;
+}
+
+// A node's text content.
+std::string Text(xmlNode* node) {
+  xmlChar* v = xmlNodeGetContent(node);
+  std::string out = v ? reinterpret_cast<const char*>(v) : "";
+  xmlFree(v);
+  return out;
+}
+
+// The <testcase> whose parsed name is `name` (compared as a string, so
+// names with quotes need no XPath literal); null when there is none.
+xmlNode* TestcaseNamed(xmlDoc* doc, const std::string& name) {
+  for (xmlNode* tc : Nodes(doc, "/testsuite/testcase")) {
+    if (Attr(tc, "name") == name) return tc;
+  }
+  return nullptr;
+}
+
+// The numbers a gate message prints after "<metric> ", in order: the
+// measured values ("amplification 3.41 > 2 (clients)").
+std::vector<double> NumbersAfter(const std::string& text, const std::string& metric) {
+  std::vector<double> out;
+  const std::string prefix = metric + " ";
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+    const char* begin = text.c_str() + at + prefix.size();
+    char* end = nullptr;
+    const double v = std::strtod(begin, &end);
+    if (end != begin) out.push_back(v);
+  }
+  return out;
+}
+
+// Whether `shown` is `value` as herd prints it: at least three significant
+// digits (FormatGateNumber), so within half a unit of the third.
+bool ShowsValue(double shown, double value) {
+  return std::fabs(shown - value) <= 0.005 * std::fabs(value) + 1e-9;
+}
+
+// junit.xml against summary.json's gates: it parses; one <testsuite> named
+// herd.<scenario> whose tests/failures count the gates; one <testcase> per
+// gate, in order, named after it; a failed gate's testcase holds exactly
+// one <failure type="gate"> whose message is the gate's message in
+// summary.json and shows every failing value summary.json measured; a
+// passed gate's holds none. Returns the document for further checks.
+XmlDoc ExpectJunitMatchesGates(const std::string& junit, const json& summary) {
+  XmlDoc doc = ParseXml(junit);
+  EXPECT_TRUE(doc) << "junit.xml is not well-formed XML:\n" << junit;
+  if (!doc) return doc;
+  const std::vector<xmlNode*> suites = Nodes(doc.get(), "/testsuite");
+  EXPECT_EQ(suites.size(), 1u) << junit;
+  if (suites.size() != 1) return doc;
+  xmlNode* suite = suites[0];
+  const std::string suite_name = "herd." + summary.value("name", std::string());
+  EXPECT_EQ(Attr(suite, "name"), suite_name) << junit;
+
+  const json gates = summary.value("gates", json::array());
+  size_t failed = 0;
+  for (const json& g : gates) failed += !g.value("passed", false);
+  EXPECT_EQ(Attr(suite, "tests"), std::to_string(gates.size())) << junit;
+  EXPECT_EQ(Attr(suite, "failures"), std::to_string(failed)) << junit;
+  EXPECT_EQ(Nodes(doc.get(), "//failure").size(), failed) << junit;
+
+  const std::vector<xmlNode*> cases = Nodes(doc.get(), "testcase", suite);
+  EXPECT_EQ(Nodes(doc.get(), "//testcase").size(), cases.size()) << "testcases outside the suite\n" << junit;
+  EXPECT_EQ(cases.size(), gates.size()) << junit;
+  for (size_t i = 0; i < std::min(cases.size(), gates.size()); ++i) {
+    const json& g = gates[i];
+    const std::string name = g.value("name", std::string());
+    SCOPED_TRACE("gate " + std::to_string(i) + " \"" + name + "\"");
+    EXPECT_EQ(Attr(cases[i], "name"), name) << junit;
+    EXPECT_EQ(Attr(cases[i], "classname"), suite_name) << junit;
+    const std::vector<xmlNode*> failures = Nodes(doc.get(), "failure", cases[i]);
+    if (g.value("passed", false)) {
+      EXPECT_TRUE(failures.empty()) << "a passed gate with a <failure>\n" << junit;
+      continue;
+    }
+    EXPECT_EQ(failures.size(), 1u) << junit;
+    if (failures.empty()) continue;
+    const std::string message = Attr(failures[0], "message");
+    EXPECT_EQ(message, g.value("message", std::string())) << junit;
+    EXPECT_EQ(Attr(failures[0], "type"), "gate") << junit;
+    const std::vector<double> shown = NumbersAfter(message, g.value("metric", std::string()));
+    for (const json& v : g.value("values", json::array())) {
+      if (v.value("passed", false) || !v.contains("value") || !v["value"].is_number()) continue;
+      const double value = v["value"].get<double>();
+      EXPECT_TRUE(std::any_of(shown.begin(), shown.end(), [&](double s) { return ShowsValue(s, value); }))
+          << "the failure message does not show the measured " << value << " (" << v.value("scope", "")
+          << "): " << message;
+    }
+  }
+  return doc;
 }
 
 class HerdGates : public HerdFixture {
@@ -139,11 +240,13 @@ TEST_F(HerdGates, PassingGatesExitZeroAndAFailingOneNinetyNine) {
   }
   EXPECT_EQ(ok.summary["gates"][0]["name"], "amplification <= 1.5");
   EXPECT_EQ(ok.summary["gates"][0]["bound"], json({{"max", 1.5}}));
-  EXPECT_EQ(CheckXml(ok.junit), "") << ok.junit;
-  EXPECT_NE(ok.junit.find("<testsuite name=\"herd.gates-pass\" tests=\"2\" failures=\"0\""), std::string::npos)
-      << ok.junit;
-  EXPECT_EQ(Count(ok.junit, "<testcase classname=\"herd.gates-pass\""), 2u) << ok.junit;
-  EXPECT_EQ(ok.junit.find("<failure"), std::string::npos) << ok.junit;
+  const XmlDoc ok_xml = ExpectJunitMatchesGates(ok.junit, ok.summary);
+  EXPECT_EQ(Eval(ok_xml.get(), "string(/testsuite/@name)"), "herd.gates-pass") << ok.junit;
+  EXPECT_EQ(Eval(ok_xml.get(), "string(/testsuite/@tests)"), "2") << ok.junit;
+  EXPECT_EQ(Eval(ok_xml.get(), "string(/testsuite/@failures)"), "0") << ok.junit;
+  EXPECT_EQ(Eval(ok_xml.get(), "count(/testsuite/testcase[@classname = 'herd.gates-pass'])"), "2") << ok.junit;
+  EXPECT_NE(TestcaseNamed(ok_xml.get(), "amplification <= 1.5"), nullptr) << ok.junit;
+  EXPECT_EQ(Eval(ok_xml.get(), "count(//failure)"), "0") << ok.junit;
   EXPECT_EQ(ok.stderr_text.find("gate failed"), std::string::npos) << ok.stderr_text;
 
   // The same run, plus a gate nobody can pass, with a name XML must escape.
@@ -166,15 +269,35 @@ TEST_F(HerdGates, PassingGatesExitZeroAndAFailingOneNinetyNine) {
   EXPECT_NE(message.find(" < 1000000000 (clients)"), std::string::npos) << message;
   EXPECT_EQ(GateNamed(bad.summary, "amplification <= 1.5")->at("passed"), true);
 
-  EXPECT_EQ(CheckXml(bad.junit), "") << bad.junit;
-  EXPECT_NE(bad.junit.find("tests=\"3\" failures=\"1\""), std::string::npos) << bad.junit;
-  EXPECT_NE(bad.junit.find("name=\"throughput &lt;huge&gt; &amp; &quot;steady&quot;\" time=\"0\">"),
-            std::string::npos)
-      << bad.junit;
-  EXPECT_NE(bad.junit.find("<failure message=\"" + message.substr(0, message.find(" < ")) + " &lt; 1000000000"),
-            std::string::npos)
-      << bad.junit;
-  EXPECT_EQ(Count(bad.junit, "<failure "), 1u) << bad.junit;
+  const XmlDoc bad_xml = ExpectJunitMatchesGates(bad.junit, bad.summary);
+  EXPECT_EQ(Eval(bad_xml.get(), "string(/testsuite/@tests)"), "3") << bad.junit;
+  EXPECT_EQ(Eval(bad_xml.get(), "string(/testsuite/@failures)"), "1") << bad.junit;
+  EXPECT_EQ(Eval(bad_xml.get(), "count(//failure)"), "1") << bad.junit;
+  // Escaped on the way out, the name parses back to itself.
+  xmlNode* bad_case = TestcaseNamed(bad_xml.get(), name);
+  EXPECT_NE(bad_case, nullptr) << bad.junit;
+  const std::vector<xmlNode*> bad_failures = Nodes(bad_xml.get(), "failure", bad_case);
+  EXPECT_EQ(bad_failures.size(), 1u) << bad.junit;
+  if (!bad_failures.empty()) {
+    const std::string junit_message = Attr(bad_failures[0], "message");
+    EXPECT_EQ(junit_message, message) << bad.junit;
+    EXPECT_TRUE(junit_message.starts_with("offered_per_s ")) << junit_message;
+    EXPECT_NE(junit_message.find(" < 1000000000 (clients)"), std::string::npos) << junit_message;
+    const std::vector<double> shown = NumbersAfter(junit_message, "offered_per_s");
+    EXPECT_EQ(shown.size(), 1u) << junit_message;
+    EXPECT_TRUE(shown.size() == 1 && ShowsValue(shown[0], offered))
+        << junit_message << " in junit.xml, " << offered << " in summary.json";
+    const std::string body = Text(bad_failures[0]);
+    EXPECT_NE(body.find("FAIL clients: offered_per_s "), std::string::npos) << body;
+  }
+  // The two gates that passed: testcases without a <failure>.
+  EXPECT_EQ(Eval(bad_xml.get(), "count(/testsuite/testcase[not(failure)])"), "2") << bad.junit;
+  for (const json& g : bad.summary["gates"]) {
+    if (g["name"] == name) continue;
+    xmlNode* tc = TestcaseNamed(bad_xml.get(), g["name"].get<std::string>());
+    EXPECT_NE(tc, nullptr) << g.dump() << "\n" << bad.junit;
+    EXPECT_TRUE(Nodes(bad_xml.get(), "failure", tc).empty()) << bad.junit;
+  }
 
   EXPECT_NE(bad.stderr_text.find("herd: gate failed: " + name + ": " + message), std::string::npos)
       << bad.stderr_text;
@@ -191,10 +314,11 @@ TEST_F(HerdGates, ZeroGatesStillWriteAnEmptyJunitSuite) {
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_EQ(r.summary["verdict"], "pass");
   EXPECT_EQ(r.summary["gates"], json::array());
-  EXPECT_EQ(CheckXml(r.junit), "") << r.junit;
-  EXPECT_NE(r.junit.find("<testsuite name=\"herd.gates-none\" tests=\"0\" failures=\"0\""), std::string::npos)
-      << r.junit;
-  EXPECT_EQ(r.junit.find("<testcase"), std::string::npos) << r.junit;
+  const XmlDoc xml = ExpectJunitMatchesGates(r.junit, r.summary);
+  EXPECT_EQ(Eval(xml.get(), "string(/testsuite/@name)"), "herd.gates-none") << r.junit;
+  EXPECT_EQ(Eval(xml.get(), "string(/testsuite/@tests)"), "0") << r.junit;
+  EXPECT_EQ(Eval(xml.get(), "string(/testsuite/@failures)"), "0") << r.junit;
+  EXPECT_EQ(Eval(xml.get(), "count(//testcase)"), "0") << r.junit;
 }
 
 TEST_F(HerdGates, UnknownMetricExitsTwoAtLoadTimeNamingThePath) {
@@ -265,10 +389,27 @@ TEST_F(HerdGates, WindowGateFailsOnARetryStormAndPassesWithABudget) {
   EXPECT_NE(message.find(" > 2 (clients, window 0 (down on replica 0))"), std::string::npos) << message;
   EXPECT_NE(storm.stderr_text.find("herd: gate failed: no retry storm in the outage: " + message), std::string::npos)
       << storm.stderr_text;
-  EXPECT_EQ(CheckXml(storm.junit), "") << storm.junit;
-  EXPECT_NE(storm.junit.find("name=\"no retry storm in the outage\""), std::string::npos) << storm.junit;
-  EXPECT_NE(storm.junit.find("FAIL clients, window 0 (down on replica 0): amplification"), std::string::npos)
-      << storm.junit;
+  const XmlDoc storm_xml = ExpectJunitMatchesGates(storm.junit, storm.summary);
+  EXPECT_EQ(Eval(storm_xml.get(), "string(/testsuite/@tests)"), "1") << storm.junit;
+  EXPECT_EQ(Eval(storm_xml.get(), "string(/testsuite/@failures)"), "1") << storm.junit;
+  const std::vector<xmlNode*> storm_failures =
+      Nodes(storm_xml.get(), "/testsuite/testcase[@name = 'no retry storm in the outage']/failure");
+  EXPECT_EQ(storm_failures.size(), 1u) << storm.junit;
+  if (!storm_failures.empty()) {
+    const std::string junit_message = Attr(storm_failures[0], "message");
+    EXPECT_EQ(junit_message, message) << storm.junit;
+    const std::vector<double> shown = NumbersAfter(junit_message, "amplification");
+    EXPECT_EQ(shown.size(), 1u) << junit_message;
+    EXPECT_TRUE(shown.size() == 1 && ShowsValue(shown[0], value["value"].get<double>()))
+        << junit_message << " in junit.xml, " << value["value"] << " in summary.json";
+    // The body lists the value too, with its scope.
+    const std::string body = Text(storm_failures[0]);
+    const std::string line = "FAIL clients, window 0 (down on replica 0): amplification";
+    EXPECT_NE(body.find(line), std::string::npos) << body;
+    const std::vector<double> listed = NumbersAfter(body.substr(std::min(body.find(line), body.size())),
+                                                    "amplification");
+    EXPECT_TRUE(!listed.empty() && ShowsValue(listed[0], value["value"].get<double>())) << body;
+  }
 
   HerdRun calm = Run(StormScenario("gates-budget", true), "budget");
   ASSERT_EQ(calm.exit_code, 0) << calm.stderr_text << "\n" << calm.summary["gates"].dump(2);
@@ -277,7 +418,12 @@ TEST_F(HerdGates, WindowGateFailsOnARetryStormAndPassesWithABudget) {
   ASSERT_NE(kept, nullptr);
   EXPECT_EQ((*kept)["passed"], true);
   EXPECT_LE((*kept)["values"][0]["value"].get<double>(), 2.0);
-  EXPECT_NE(calm.junit.find("tests=\"1\" failures=\"0\""), std::string::npos) << calm.junit;
+  const XmlDoc calm_xml = ExpectJunitMatchesGates(calm.junit, calm.summary);
+  EXPECT_EQ(Eval(calm_xml.get(), "string(/testsuite/@tests)"), "1") << calm.junit;
+  EXPECT_EQ(Eval(calm_xml.get(), "string(/testsuite/@failures)"), "0") << calm.junit;
+  EXPECT_EQ(Eval(calm_xml.get(), "count(/testsuite/testcase[@name = 'no retry storm in the outage'])"), "1")
+      << calm.junit;
+  EXPECT_EQ(Eval(calm_xml.get(), "count(//failure)"), "0") << calm.junit;
 }
 
 TEST_F(HerdGates, InterruptedWinsOverAFailedGate) {
@@ -292,8 +438,12 @@ TEST_F(HerdGates, InterruptedWinsOverAFailedGate) {
   EXPECT_EQ(r.summary["verdict"], "interrupted");
   ASSERT_EQ(r.summary["gates"].size(), 1u);
   EXPECT_EQ(r.summary["gates"][0]["passed"], false) << "gates are still evaluated";
-  EXPECT_EQ(CheckXml(r.junit), "") << r.junit;
-  EXPECT_NE(r.junit.find("tests=\"1\" failures=\"1\""), std::string::npos) << r.junit;
+  const XmlDoc xml = ExpectJunitMatchesGates(r.junit, r.summary);
+  EXPECT_EQ(Eval(xml.get(), "string(/testsuite/@tests)"), "1") << r.junit;
+  EXPECT_EQ(Eval(xml.get(), "string(/testsuite/@failures)"), "1") << r.junit;
+  xmlNode* tc = TestcaseNamed(xml.get(), r.summary["gates"][0]["name"].get<std::string>());
+  EXPECT_NE(tc, nullptr) << r.junit;
+  EXPECT_EQ(Nodes(xml.get(), "failure", tc).size(), 1u) << r.junit;
 }
 
 }  // namespace
