@@ -56,30 +56,46 @@ Chart Base(const RunData& run, std::string id, std::string title, std::string y_
 }
 
 ChartLine MakeLine(std::string label, const std::vector<double>& x, std::vector<double> y, std::string_view colour,
-               bool dashed = false) {
+                   bool dashed = false, double width = 1.5) {
   ChartLine l;
   l.label = std::move(label);
   l.x = x;
   l.y = std::move(y);
   l.colour = std::string(colour);
   l.dashed = dashed;
+  l.width = width;
   l.step = true;  // a bucket's figure holds for the whole bucket
   return l;
 }
 
+// Attempts, goodput and offered are often the same figure: drawn in that
+// order, attempts wide underneath, goodput on it and offered dashed on
+// top, so that all three stay visible where they coincide (an orange edge
+// around the blue line: every attempt succeeded; black dashes on it:
+// nothing was lost) instead of the last one drawn hiding the others.
+constexpr double kUnderWidth = 3.5, kOverWidth = 1.5, kDashedWidth = 1.25;
+
 Chart Throughput(const RunData& run, const FleetSeries& f) {
-  Chart c = Base(run, "throughput-" + Slug(f.name), f.name + ": offered, attempts and goodput", "requests/s");
-  c.lines.push_back(MakeLine("offered", f.t_s, PerSecond(f.Column("offered"), run.bucket_s),
-                         kBlack, true));
-  c.lines.push_back(MakeLine("attempts", f.t_s, PerSecond(f.Column("attempts"), run.bucket_s),
-                         kOrange));
-  c.lines.push_back(MakeLine("goodput", f.t_s, PerSecond(f.Column("succeeded"), run.bucket_s),
-                         kBlue));
+  Chart c = Base(run, "throughput-" + Slug(f.name),
+                 fmt::format("Throughput of fleet {}: attempts, goodput and offered", f.name), "requests/s");
+  // Each figure lands in the bucket of a different moment (measure/
+  // timeseries.h): without saying so, goodput above offered after a stall
+  // looks like a bug.
+  c.note = "offered: by intended start; attempts (with retries): when sent; goodput: succeeded requests, when ended";
+  c.lines.push_back(MakeLine("attempts", f.t_s, PerSecond(f.Column("attempts"), run.bucket_s), kOrange, false,
+                             kUnderWidth));
+  c.lines.push_back(MakeLine("goodput", f.t_s, PerSecond(f.Column("succeeded"), run.bucket_s), kBlue,
+                             false, kOverWidth));
+  c.lines.push_back(MakeLine("offered", f.t_s, PerSecond(f.Column("offered"), run.bucket_s), kBlack, true,
+                             kDashedWidth));
   return c;
 }
 
 Chart Outcomes(const RunData& run, const FleetSeries& f) {
-  Chart c = Base(run, "outcomes-" + Slug(f.name), f.name + ": attempts by outcome", "attempts/s");
+  Chart c = Base(run, "outcomes-" + Slug(f.name),
+                 fmt::format("Attempts by outcome, fleet {} (stacked)", f.name), "attempts/s");
+  c.note = "each attempt counted when it completed: a stall shows as a dip, then a burst as the attempts that "
+           "waited end";
   c.kind = Chart::Kind::kStacked;
   for (const OutcomeStyle& o : kOutcomes) {
     const std::vector<double>& counts = f.Column(o.column);
@@ -135,16 +151,26 @@ void AddLatencyLines(const FleetSeries& f, std::string_view suffix, bool dashed,
   }
 }
 
+// The y axis' title says when the scale is logarithmic: its ticks (0.1,
+// 1, 10) alone are easy to misread as linear.
+void SetLatencyScale(Chart* c) {
+  c->log_y = SpansDecades(c->lines);
+  c->y_label = c->log_y ? "latency (ms, log scale)" : "latency (ms)";
+}
+
 Chart Latency(const RunData& run, const FleetSeries& f) {
-  Chart c = Base(run, "latency-" + Slug(f.name), f.name + ": latency, per attempt (solid) and end to end (dashed)",
-                 "ms");
+  Chart c = Base(run, "latency-" + Slug(f.name),
+                 fmt::format("Latency of fleet {}: per attempt (solid), end to end (dashed)", f.name), "ms");
   AddLatencyLines(f, "", false, false, &c);
-  c.log_y = SpansDecades(c.lines);
+  SetLatencyScale(&c);
+  c.note = "per attempt: by completion; end to end: by request end, from its intended start (queueing, retries, "
+           "backoff)";
   return c;
 }
 
 Chart InFlight(const RunData& run) {
-  Chart c = Base(run, "in-flight", "In flight: attempts outstanding at each bucket's end", "attempts");
+  Chart c = Base(run, "in-flight", "In flight: attempts outstanding at each bucket's end, per fleet",
+                 "attempts in flight");
   for (size_t i = 0; i < run.fleets.size(); ++i) {
     const FleetSeries& f = run.fleets[i];
     c.lines.push_back(MakeLine(f.name, f.t_s, f.Column("in_flight"), kPalette[i % kPaletteSize]));
@@ -153,7 +179,7 @@ Chart InFlight(const RunData& run) {
 }
 
 Chart Probes(const RunData& run) {
-  Chart c = Base(run, "probes", "Probe states per replica", "");
+  Chart c = Base(run, "probes", "Health probes: state per probe and replica", "");
   c.kind = Chart::Kind::kStates;
   std::map<std::pair<std::string, int>, std::vector<const ProbeRow*>> rows;
   for (const ProbeRow& p : run.probes) rows[{p.probe, p.replica}].push_back(&p);
@@ -174,12 +200,6 @@ Chart Probes(const RunData& run) {
     c.rows.push_back(std::move(row));
   }
   return c;
-}
-
-std::string UnitOf(std::string_view series) {
-  if (series.ends_with("_bytes")) return "bytes";
-  if (series.ends_with("_seconds")) return "s";
-  return "count";
 }
 
 // The analyses' verdict on one monitored series of one replica, if any.
@@ -210,7 +230,10 @@ double Median(std::vector<double> v) {
 // The trend line over the load, as analyses drew it: Theil-Sen on the
 // samples taken while the load ran. The slope comes from summary.json when
 // it has one (Theil-Sen is quadratic: an hour of samples takes seconds);
-// the intercept, the median of y - slope x, is linear.
+// the intercept, the median of y - slope x, is linear. A series that never
+// goes below 0 (a count, a size) gets a trend line that does not either:
+// it starts where it crosses 0, rather than stretch the axis below 0 for a
+// value no sample could take.
 ChartLine Trend(const std::vector<double>& x, const std::vector<double>& y, double load_end, const json* analysis,
                 std::string_view colour) {
   std::vector<double> lx, ly;
@@ -223,7 +246,7 @@ ChartLine Trend(const std::vector<double>& x, const std::vector<double>& y, doub
   ChartLine t;
   t.colour = std::string(colour);
   t.dashed = true;
-  t.width = 1.0;
+  t.width = 1.25;
   if (lx.size() < 2) return t;
   double slope_per_s;
   if (analysis != nullptr && analysis->contains("slope_per_min") && (*analysis)["slope_per_min"].is_number()) {
@@ -240,19 +263,48 @@ ChartLine Trend(const std::vector<double>& x, const std::vector<double>& y, doub
   std::vector<double> residual(lx.size());
   for (size_t i = 0; i < lx.size(); ++i) residual[i] = ly[i] - slope_per_s * lx[i];
   const double intercept = Median(std::move(residual));
-  t.x = {lx.front(), lx.back()};
-  t.y = {intercept + slope_per_s * lx.front(), intercept + slope_per_s * lx.back()};
+  const auto at = [&](double t) { return intercept + slope_per_s * t; };
+  double x0 = lx.front(), x1 = lx.back();
+  const bool never_negative = *std::min_element(ly.begin(), ly.end()) >= 0;
+  if (never_negative && slope_per_s != 0) {
+    const double zero = -intercept / slope_per_s;  // where the line crosses 0
+    if (at(x0) < 0) x0 = std::clamp(zero, x0, x1);
+    if (at(x1) < 0) x1 = std::clamp(zero, x0, x1);
+  }
+  t.x = {x0, x1};
+  t.y = {at(x0), at(x1)};
+  if (never_negative) {
+    for (double& v : t.y) v = std::max(v, 0.0);  // rounding at the crossing
+  }
   return t;
 }
 
+// A monitored series' unit, from the Prometheus naming convention its name
+// follows (process_resident_memory_bytes, cpu_seconds): for the axis and
+// for the slope ("+2.95M bytes/min").
+std::string UnitOf(std::string_view series) {
+  if (series.ends_with("_total")) series.remove_suffix(6);  // a counter: process_cpu_seconds_total
+  if (series.ends_with("bytes")) return "bytes";
+  if (series.ends_with("seconds")) return "s";
+  return "";
+}
+
+std::string PerMinute(double slope, std::string_view unit) {
+  return fmt::format("{}{}{}/min", slope >= 0 ? "+" : "", CompactNumber(slope),
+                     unit.empty() ? "" : " " + std::string(unit));
+}
+
+struct Samples {
+  std::vector<double> x, y;  // in time order
+};
+
 std::vector<Chart> Monitors(const RunData& run) {
-  // (monitor, series) -> replica -> samples in time order
-  std::map<std::pair<std::string, std::string>, std::map<int, std::pair<std::vector<double>, std::vector<double>>>>
-      groups;
+  // (monitor, series) -> replica -> samples
+  std::map<std::pair<std::string, std::string>, std::map<int, Samples>> groups;
   for (const MonitorRow& m : run.monitors) {
-    auto& [x, y] = groups[{m.monitor, m.series}][m.replica];
-    x.push_back(m.t_s);
-    y.push_back(m.value);
+    Samples& s = groups[{m.monitor, m.series}][m.replica];
+    s.x.push_back(m.t_s);
+    s.y.push_back(m.value);
   }
   const double load_end =
       run.summary.is_object() && run.summary.contains("elapsed_s") && run.summary["elapsed_s"].is_number()
@@ -261,43 +313,50 @@ std::vector<Chart> Monitors(const RunData& run) {
   std::vector<Chart> charts;
   for (auto& [key, replicas] : groups) {
     const auto& [monitor, series] = key;
-    Chart c = Base(run, "monitor-" + Slug(monitor) + "-" + Slug(series), fmt::format("{}: {}", monitor, series),
-                   UnitOf(series));
-    // Samples taken while idle, after the load, widen the axis past the run.
-    for (auto& [replica, xy] : replicas) c.x_max = std::max(c.x_max, xy.first.empty() ? 0.0 : xy.first.back());
-    std::vector<std::string> notes;
-    size_t i = 0;
-    for (auto& [replica, xy] : replicas) {
-      auto& [x, y] = xy;
-      std::vector<size_t> order(x.size());
+    for (auto& [replica, s] : replicas) {
+      std::vector<size_t> order(s.x.size());
       for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
-      std::vector<double> sx, sy;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+      Samples sorted;
       for (size_t k : order) {
-        sx.push_back(x[k]);
-        sy.push_back(y[k]);
+        sorted.x.push_back(s.x[k]);
+        sorted.y.push_back(s.y[k]);
       }
-      const std::string_view colour = kPalette[i++ % kPaletteSize];
+      s = std::move(sorted);
+    }
+    // The axis starts at 0, as every other: a change too small to see
+    // there is also too small for the analyses to call a leak (a rise of
+    // at least 10 % of the first sample).
+    const std::string unit = UnitOf(series);
+    Chart c = Base(run, "monitor-" + Slug(monitor) + "-" + Slug(series),
+                   fmt::format("Monitor {}: {} per replica (dashed: trend under load)", monitor, series),
+                   unit.empty() ? "count" : unit);
+    // Samples taken while idle, after the load, widen the axis past the run
+    // (BuildCharts widens every other chart to match).
+    for (auto& [replica, s] : replicas) c.x_max = std::max(c.x_max, s.x.empty() ? 0.0 : s.x.back());
+    std::vector<std::string> slopes;
+    for (auto& [replica, s] : replicas) {
+      const std::string_view colour = kPalette[static_cast<size_t>(std::max(replica, 0)) % kPaletteSize];
       ChartLine l;
       l.label = fmt::format("r{}", replica);
       l.colour = std::string(colour);
-      l.x = sx;
-      l.y = sy;
+      l.x = s.x;
+      l.y = s.y;
       const json* a = MonitorAnalysis(run, monitor, series, replica);
-      ChartLine trend = Trend(sx, sy, load_end, a, colour);
+      ChartLine trend = Trend(s.x, s.y, load_end, a, colour);
       c.lines.push_back(std::move(l));
       if (!trend.x.empty()) c.lines.push_back(std::move(trend));
-      if (a != nullptr) {
-        const double slope = a->value("slope_per_min", 0.0);
-        double p = 1;
-        if (a->contains("mann_kendall") && (*a)["mann_kendall"].is_object()) {
-          p = (*a)["mann_kendall"].value("p", 1.0);
-        }
-        notes.push_back(fmt::format("r{}: slope {}{}/min, Mann-Kendall p = {:.2g}{}", replica, slope >= 0 ? "+" : "",
-                                    CompactNumber(slope), p, a->value("leak", false) ? ", LEAK" : ""));
+      if (a != nullptr && a->contains("slope_per_min") && (*a)["slope_per_min"].is_number()) {
+        const json* mk = a->contains("mann_kendall") ? &(*a)["mann_kendall"] : nullptr;
+        const std::string p = mk != nullptr && mk->is_object() && mk->contains("p") && (*mk)["p"].is_number()
+                                  ? fmt::format("{:.2g}", (*mk)["p"].get<double>())
+                                  : "?";
+        const bool leak = a->contains("leak") && (*a)["leak"].is_boolean() && (*a)["leak"].get<bool>();
+        slopes.push_back(fmt::format("r{} {} (p = {}){}", replica,
+                                     PerMinute((*a)["slope_per_min"].get<double>(), unit), p, leak ? " LEAK" : ""));
       }
     }
-    c.note = fmt::format("{}", fmt::join(notes, "; "));
+    if (!slopes.empty()) c.note = fmt::format("slope under load (Mann-Kendall p): {}", fmt::join(slopes, ", "));
     charts.push_back(std::move(c));
   }
   return charts;
@@ -349,6 +408,12 @@ std::vector<Chart> BuildCharts(const RunData& run) {
   charts.push_back(InFlight(run));
   if (!run.probes.empty()) charts.push_back(Probes(run));
   for (Chart& c : Monitors(run)) charts.push_back(std::move(c));
+  // One time axis for all: monitors sampling on, idle, after the load
+  // would otherwise put 6 s at the right edge of one chart and two thirds
+  // across the next.
+  double x_max = 0;
+  for (const Chart& c : charts) x_max = std::max(x_max, c.x_max);
+  for (Chart& c : charts) c.x_max = x_max;
   return charts;
 }
 
@@ -360,23 +425,26 @@ std::vector<Chart> BuildCompareCharts(const RunData& base, const RunData& candid
                           [&](const FleetSeries& f) { return f.name == cand.name; });
     if (b == base.fleets.end()) continue;
     Chart t = Base(candidate, "compare-throughput-" + Slug(cand.name),
-                   cand.name + ": goodput and attempts, base (dashed) vs candidate (solid)", "requests/s");
+                   fmt::format("Throughput of fleet {}: base (dashed) against candidate (solid)", cand.name),
+                   "requests/s");
     t.x_max = x_max;
     const auto rate = [](const RunData& run, const FleetSeries& f, std::string_view col) {
       return PerSecond(f.Column(col), run.bucket_s);
     };
-    t.lines.push_back(MakeLine("goodput (base)", b->t_s, rate(base, *b, "succeeded"), kBlue, true));
-    t.lines.push_back(MakeLine("goodput", cand.t_s, rate(candidate, cand, "succeeded"), kBlue));
-    t.lines.push_back(MakeLine("attempts (base)", b->t_s, rate(base, *b, "attempts"), kOrange, true));
-    t.lines.push_back(MakeLine("attempts", cand.t_s, rate(candidate, cand, "attempts"), kOrange));
+    // Attempts wide underneath, goodput on top, as in Throughput.
+    t.lines.push_back(MakeLine("attempts (base)", b->t_s, rate(base, *b, "attempts"), kOrange, true, kUnderWidth));
+    t.lines.push_back(MakeLine("attempts", cand.t_s, rate(candidate, cand, "attempts"), kOrange, false, kUnderWidth));
+    t.lines.push_back(MakeLine("goodput (base)", b->t_s, rate(base, *b, "succeeded"), kBlue, true, kOverWidth));
+    t.lines.push_back(MakeLine("goodput", cand.t_s, rate(candidate, cand, "succeeded"), kBlue, false, kOverWidth));
     charts.push_back(std::move(t));
 
     Chart l = Base(candidate, "compare-latency-" + Slug(cand.name),
-                   cand.name + ": attempt latency, base (dashed) vs candidate (solid)", "ms");
+                   fmt::format("Attempt latency of fleet {}: base (dashed) against candidate (solid)", cand.name),
+                   "ms");
     l.x_max = x_max;
     AddLatencyLines(*b, " (base)", true, true, &l);
     AddLatencyLines(cand, "", false, true, &l);
-    l.log_y = SpansDecades(l.lines);
+    SetLatencyScale(&l);
     charts.push_back(std::move(l));
   }
   return charts;

@@ -197,6 +197,7 @@ HeadlineChange Change(const MetricSpec& metric, const std::string& fleet, std::o
   c.base = base;
   c.candidate = candidate;
   c.tolerance_pct = tolerance_pct;
+  c.lower_is_worse = metric.worse == Worse::kLower;
   if (base && candidate) {
     c.change_pct = ChangePct(*base, *candidate);
     c.regressed = Regressed(metric, *base, *candidate, c.change_pct, tolerance_pct);
@@ -269,9 +270,7 @@ std::string FormatChange(const HeadlineChange& c) {
 // The tolerance points the way the metric gets worse, so "(max -20%)" on
 // goodput reads as "may drop by 20%".
 std::string FormatTolerance(const HeadlineChange& c) {
-  const MetricSpec* metric = FindMetric(c.metric);
-  const bool lower_is_worse = metric != nullptr && metric->worse == Worse::kLower;
-  return fmt::format("(max {}{:g}%)", lower_is_worse ? '-' : '+', c.tolerance_pct);
+  return fmt::format("(max {}{:g}%)", c.lower_is_worse ? '-' : '+', c.tolerance_pct);
 }
 
 struct Row {

@@ -42,6 +42,7 @@ struct HeadlineChange {
   std::optional<double> base, candidate;  // nullopt: the run lacks it
   double change_pct = 0;                  // 0 when either is missing
   double tolerance_pct = kDefaultTolerancePct;
+  bool lower_is_worse = false;            // goodput_per_s, success_ratio
   bool regressed = false;
 };
 

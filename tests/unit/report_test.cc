@@ -9,6 +9,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,7 @@
 #include "common/csv.h"
 #include "measure/histogram.h"
 #include "report/charts.h"
+#include "report/compare.h"
 #include "report/html.h"
 #include "report/report.h"
 #include "report/run_data.h"
@@ -116,16 +118,30 @@ TEST(Charts, EveryChartSharesTheTimeAxisAndCarriesTheFaultWindows) {
   }
 }
 
+const ChartLine* LineOf(const Chart& c, const std::string& label) {
+  for (const ChartLine& l : c.lines) {
+    if (l.label == label) return &l;
+  }
+  return nullptr;
+}
+
 TEST(Charts, ThroughputIsPerSecondAndOutcomesOnlyThoseSeen) {
   const RunData run = LoadRunDir(kFixture);
   const std::vector<Chart> charts = BuildCharts(run);
   const Chart& t = charts[0];
   ASSERT_EQ(t.lines.size(), 3u);
-  EXPECT_EQ(t.lines[0].label, "offered");
-  EXPECT_EQ(t.lines[2].label, "goodput");
+  // Drawn bottom to top: attempts wide underneath, goodput on it, offered
+  // dashed on top, so all three show where they coincide.
+  EXPECT_EQ(t.lines[0].label, "attempts");
+  EXPECT_EQ(t.lines[1].label, "goodput");
+  EXPECT_EQ(t.lines[2].label, "offered");
+  EXPECT_GT(t.lines[0].width, t.lines[1].width);
+  EXPECT_TRUE(t.lines[2].dashed);
   // The fixture's first bucket is 0.5 s: a count of N is 2N per second.
+  const ChartLine* offered = LineOf(t, "offered");
+  ASSERT_NE(offered, nullptr);
   const double offered0 = run.fleets[0].Column("offered")[0];
-  EXPECT_DOUBLE_EQ(t.lines[0].y[0], offered0 / 0.5);
+  EXPECT_DOUBLE_EQ(offered->y[0], offered0 / 0.5);
   // The retrying fleet saw ok, not_found and refused (the kill), nothing else.
   std::set<std::string> outcomes;
   for (const ChartLine& l : charts[1].lines) outcomes.insert(l.label);
@@ -184,8 +200,56 @@ TEST(Charts, MonitorChartsHaveATrendLinePerReplicaAndTheSlopeInTheNote) {
   }
   EXPECT_EQ(replicas, 2u);
   EXPECT_EQ(trends, 2u);
-  EXPECT_NE(fds.note.find("r0: slope"), std::string::npos) << fds.note;
+  // Each replica's slope, signed and per minute, then its p.
+  EXPECT_NE(fds.note.find("r0 +27.2/min (p = "), std::string::npos) << fds.note;
+  EXPECT_NE(fds.note.find("r1 +40/min"), std::string::npos) << fds.note;
   EXPECT_NE(fds.note.find("Mann-Kendall p"), std::string::npos) << fds.note;
+  EXPECT_NE(fds.note.find("LEAK"), std::string::npos) << fds.note;
+  // The slope carries the series' unit.
+  const Chart& rss = charts[10];
+  ASSERT_EQ(rss.id, "monitor-process-rss-bytes");
+  EXPECT_EQ(rss.y_label, "bytes");
+  EXPECT_NE(rss.note.find(" bytes/min"), std::string::npos) << rss.note;
+}
+
+TEST(Charts, TrendLinesOfSeriesThatNeverGoNegativeStayAtOrAboveZero) {
+  // A count from 0 rising fast: a trend fitted over it starts below 0 at
+  // the first sample, and would stretch the axis to a value no sample had.
+  RunCopy copy;
+  std::ofstream m(copy.path() / "monitors.csv", std::ios::trunc);
+  m << "t_s,monitor,replica,series,value\n";
+  for (int t = 0; t <= 12; ++t) m << fmt::format("{}.000,app,0,tasks,{}\n", t, t < 2 ? 0 : 100 * (t - 1));
+  m.close();
+  const RunData run = LoadRunDir(copy.path());
+  bool found = false;
+  for (const Chart& c : BuildCharts(run)) {
+    if (c.id != "monitor-app-tasks") continue;
+    found = true;
+    size_t trends = 0;
+    for (const ChartLine& l : c.lines) {
+      if (!l.label.empty()) continue;
+      ++trends;
+      ASSERT_EQ(l.y.size(), 2u);
+      EXPECT_GE(l.y[0], 0);
+      EXPECT_GT(l.y[1], l.y[0]);  // still the rising trend
+    }
+    EXPECT_EQ(trends, 1u);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Charts, MonitorSamplesAfterTheLoadWidenEveryChartAlike) {
+  // Idle samples 3 s past the load's 12 s: every chart, not only the
+  // monitors', spans them, so 6 s sits at the same place on all.
+  RunCopy copy;
+  std::ofstream(copy.path() / "monitors.csv", std::ios::app) << "15.000,process,0,threads,5\n";
+  const RunData run = LoadRunDir(copy.path());
+  const std::vector<Chart> charts = BuildCharts(run);
+  ASSERT_FALSE(charts.empty());
+  for (const Chart& c : charts) {
+    EXPECT_EQ(c.x_min, 0) << c.id;
+    EXPECT_DOUBLE_EQ(c.x_max, 15.0) << c.id;
+  }
 }
 
 TEST(Report, FixtureRendersToWellFormedXhtmlWithEveryChart) {
@@ -263,19 +327,32 @@ TEST(Report, VerdictGatesTablesScenarioVersionAndSeed) {
   XmlDoc doc = Parse(ReadFile(copy.path() / "report.html"));
   ASSERT_TRUE(doc);
   EXPECT_EQ(Query(doc.get(), "//h1/span[contains(@class,'badge')]"), std::vector<std::string>{"fail"});
-  // The failing gate comes first, marked, with its measured value.
+  // The failing gate comes first, marked, with its scope, its measured
+  // value and its bound, both in the metric's unit.
   const std::vector<std::string> first = Query(doc.get(), "//h2[@id='gates']/following-sibling::table[1]//tbody/tr[1]/td");
-  ASSERT_GE(first.size(), 4u);
+  ASSERT_EQ(first.size(), 6u);
   EXPECT_EQ(first[0], "FAIL");
   EXPECT_NE(first[1].find("fails on purpose"), std::string::npos);
-  EXPECT_NE(first[3].find("0.713"), std::string::npos) << first[3];
+  EXPECT_EQ(first[2], "p99_ms");
+  EXPECT_EQ(first[3], "plain, before the first fault");
+  EXPECT_EQ(first[4], "0.713 ms");
+  EXPECT_EQ(first[5], "\u2264 0.001 ms");
+  EXPECT_EQ(Query(doc.get(), "//p[@class='lead']"), std::vector<std::string>{"1 of 2 gates failed."});
   EXPECT_EQ(Query(doc.get(), "//h2[@id='gates']/following-sibling::table[1]//tbody/tr[2]/td[1]"),
             std::vector<std::string>{"pass"});
   for (const char* id : {"totals", "phases", "faults", "analyses", "scenario"}) {
     EXPECT_EQ(Query(doc.get(), fmt::format("//h2[@id='{}']", id)).size(), 1u) << id;
   }
-  // Phases: before, the two windows, after; two fleets each.
+  // Phases: before, the two windows, after; two fleets each, the phase
+  // named once for both.
   EXPECT_EQ(Query(doc.get(), "//h2[@id='phases']/following-sibling::table[1]//tbody/tr").size(), 8u);
+  EXPECT_EQ(Query(doc.get(), "//h2[@id='phases']/following-sibling::table[1]//tbody/tr/td[@rowspan='2']").size(), 4u);
+  // Counts show the outcomes the run saw (ok, not_found, refused), not
+  // ten columns of zeros.
+  const std::vector<std::string> counts =
+      Query(doc.get(), "//h2[@id='totals']/following-sibling::table[2]//thead//th");
+  EXPECT_NE(std::find(counts.begin(), counts.end(), "refused"), counts.end());
+  EXPECT_EQ(std::find(counts.begin(), counts.end(), "shed"), counts.end());
   const std::vector<std::string> scenario = Query(doc.get(), "//h2[@id='scenario']/following-sibling::pre[1]");
   ASSERT_EQ(scenario.size(), 1u);
   EXPECT_NE(scenario[0].find("\"report-fixture\""), std::string::npos);
@@ -324,6 +401,30 @@ TEST(Report, NoDirectoryIsAnErrorNotAReport) {
   const ReportOutcome outcome = WriteReport("/nonexistent/herd-run");
   EXPECT_FALSE(outcome.written);
   EXPECT_NE(outcome.error.find("/nonexistent/herd-run"), std::string::npos) << outcome.error;
+}
+
+TEST(Report, CompareHtmlSignsEachToleranceTheWayItsMetricGetsWorse) {
+  const RunData run = LoadRunDir(kFixture);
+  Comparison comparison;
+  HeadlineChange goodput{.fleet = "plain", .metric = "goodput_per_s", .base = 60.0, .candidate = 30.0,
+                         .change_pct = -50.0, .tolerance_pct = 20, .lower_is_worse = true, .regressed = true};
+  HeadlineChange p99{.fleet = "plain", .metric = "p99_ms", .base = 40.0, .candidate = 44.0, .change_pct = 10.0,
+                     .tolerance_pct = 25, .regressed = false};
+  comparison.changes = {goodput, p99};
+  comparison.regressed = true;
+  XmlDoc doc = Parse(ComparisonHtml(run, run, comparison, BuildCompareCharts(run, run)));
+  ASSERT_TRUE(doc) << "compare.html is not well-formed XML";
+  const std::string rows = "//h2[@id='headline']/following-sibling::table[1]//tbody/tr";
+  // As the text table says it: "(max -20%)" for goodput, "(max +25%)" for p99.
+  EXPECT_EQ(Query(doc.get(), rows + "[1]/td[6]"), std::vector<std::string>{"max -20%"});
+  EXPECT_EQ(Query(doc.get(), rows + "[1]/td[7]"), std::vector<std::string>{"REGRESSED"});
+  EXPECT_EQ(Query(doc.get(), rows + "[2]/td[6]"), std::vector<std::string>{"max +25%"});
+  EXPECT_EQ(Query(doc.get(), rows + "[2]/td[7]"), std::vector<std::string>{"worse, within tolerance"});
+  EXPECT_EQ(Query(doc.get(), "//p[@class='lead']"),
+            std::vector<std::string>{"1 of 2 headline figures regressed beyond tolerance."});
+  for (const char* banned : {"http:", "https:", "href=", "<script"}) {
+    EXPECT_EQ(ComparisonHtml(run, run, comparison, {}).find(banned), std::string::npos) << banned;
+  }
 }
 
 // An hour at 1 s buckets: two fleets, monitors sampled every second, a
