@@ -329,12 +329,13 @@ std::vector<Chart> Monitors(const RunData& run) {
     // at least 10 % of the first sample).
     const std::string unit = UnitOf(series);
     Chart c = Base(run, "monitor-" + Slug(monitor) + "-" + Slug(series),
-                   fmt::format("Monitor {}: {} per replica (dashed: trend under load)", monitor, series),
+                   fmt::format("Monitor {}: {} per replica", monitor, series),
                    unit.empty() ? "count" : unit);
     // Samples taken while idle, after the load, widen the axis past the run
     // (BuildCharts widens every other chart to match).
     for (auto& [replica, s] : replicas) c.x_max = std::max(c.x_max, s.x.empty() ? 0.0 : s.x.back());
     std::vector<std::string> slopes;
+    bool any_trend = false;
     for (auto& [replica, s] : replicas) {
       const std::string_view colour = kPalette[static_cast<size_t>(std::max(replica, 0)) % kPaletteSize];
       ChartLine l;
@@ -345,7 +346,10 @@ std::vector<Chart> Monitors(const RunData& run) {
       const json* a = MonitorAnalysis(run, monitor, series, replica);
       ChartLine trend = Trend(s.x, s.y, load_end, a, colour);
       c.lines.push_back(std::move(l));
-      if (!trend.x.empty()) c.lines.push_back(std::move(trend));
+      if (!trend.x.empty()) {
+        c.lines.push_back(std::move(trend));
+        any_trend = true;
+      }
       if (a != nullptr && a->contains("slope_per_min") && (*a)["slope_per_min"].is_number()) {
         const json* mk = a->contains("mann_kendall") ? &(*a)["mann_kendall"] : nullptr;
         const std::string p = mk != nullptr && mk->is_object() && mk->contains("p") && (*mk)["p"].is_number()
@@ -356,6 +360,9 @@ std::vector<Chart> Monitors(const RunData& run) {
                                      PerMinute((*a)["slope_per_min"].get<double>(), unit), p, leak ? " LEAK" : ""));
       }
     }
+    // One key for every replica's trend line (each dashed, in its replica's
+    // colour), rather than an entry per line or words in the title.
+    if (any_trend) c.legend_extra.push_back({"trend (Theil-Sen)", "#888888", true, 1.25});
     if (!slopes.empty()) c.note = fmt::format("slope under load (Mann-Kendall p): {}", fmt::join(slopes, ", "));
     charts.push_back(std::move(c));
   }

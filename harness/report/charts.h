@@ -1,9 +1,10 @@
 // The report's charts, built from a run's files: what each chart shows is
 // decided here, how it is drawn in report/svg.h.
 //
-// Every chart spans the run's whole time axis [0, end_s] and carries every
-// applied fault window of faults.csv (labelled "<kind> r<replica>"), so a
-// reader lines up cause and effect across charts.
+// Every chart spans one time axis, [0, end_s] or longer when monitors kept
+// sampling after the load (their idle tail), the same for every chart of a
+// run, and carries every applied fault window of faults.csv (labelled
+// "<kind> r<replica>"), so a reader lines up cause and effect across charts.
 #pragma once
 
 #include <string>

@@ -48,7 +48,7 @@ td.worse { color: #a33f00; }
 span.hint { border-bottom: 1px dotted #888; cursor: help; }
 .problems { border-left: 4px solid #D55E00; background: #fdf3ee; padding: 0.4em 1em; }
 figure { margin: 0.8em 0 1.4em; }
-svg.chart { display: block; width: 100%; max-width: 100% !important; height: auto; }
+svg.chart { display: block; width: 100%; height: auto; }
 pre { background: #f6f6f6; padding: 0.8em; overflow: auto; font-size: 0.82em; }
 pre.scenario { max-height: 36em; }
 footer { color: #777; font-size: 0.85em; margin-top: 3em; }
@@ -561,11 +561,14 @@ void Analyses(const RunData& run, std::string* out) {
   }
 }
 
+// One plot margin for all the charts, so that their time axes line up.
 void Charts(const std::vector<Chart>& charts, std::string_view intro, std::string* out) {
   fmt::format_to(std::back_inserter(*out), "<h2 id=\"charts\">Charts</h2>\n<p class=\"meta\">{}</p>\n", E(intro));
+  SvgOptions options;
+  options.plot_left = FitPlotLeft(charts, options);
   for (const Chart& c : charts) {
     fmt::format_to(std::back_inserter(*out), "<figure id=\"figure-{}\">\n", E(c.id));
-    *out += RenderSvg(c);
+    *out += RenderSvg(c, options);
     *out += "\n</figure>\n";
   }
 }

@@ -8,11 +8,12 @@
 //  1. the scenario's name, its verdict as a coloured badge, started at, run
 //     length, herd's version and revision, the seed;
 //  2. "Could not read", when RunData::problems is not empty, one item each;
-//  3. the gates: name, metric, scope and measured value(s), bound, pass or
-//     fail, failed ones first;
+//  3. the gates: result, name, metric, scope, measured value (with its
+//     unit), bound; one row per measured value, failed gates first;
 //  4. the charts (BuildCharts), in order;
-//  5. tables: totals per fleet; phases (phase, span, and per fleet offered,
-//     attempts and goodput per second, amplification, p50 and p99);
+//  5. tables: totals per fleet (rates, success ratio, amplification,
+//     latency, and the outcomes that occurred); phases (phase, span, and
+//     per fleet the same figures);
 //     faults (start, end, kind, replica, detail); analyses (storm,
 //     spreading and recovery per window, throttling, probes, monitors,
 //     durability), each only when the summary has it;

@@ -19,6 +19,7 @@ ReportOutcome WriteReport(const std::filesystem::path& dir) {
   figure.standalone = true;
   figure.width = 800;  // a column of a design doc at 100%, a paper's page width at 80%
   figure.height = 300;
+  figure.plot_left = FitPlotLeft(charts, figure);  // one margin: the figures' time axes line up too
   for (const Chart& c : charts) {
     if (!out.Write("figures/" + c.id + ".svg", RenderSvg(c, figure), &outcome.error)) return outcome;
     ++outcome.figures;

@@ -75,6 +75,7 @@ constexpr double kRightMargin = 28;     // half the last x tick label
 constexpr double kMinPlotHeight = 100;  // room for ~6 y tick labels
 constexpr double kMinPlotWidth = 60;
 constexpr int kYTicks = 5;              // intervals aimed at: about 6 labels
+constexpr int kMaxYIntervals = 8;       // a finer step that wastes less room: at most 9 labels
 constexpr int kXTicks = 8;
 
 constexpr std::string_view kFontFamily = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
@@ -174,15 +175,40 @@ struct YAxis {
   std::vector<double> ticks;   // labelled, with a grid line each
 };
 
-// From 0 (or the data's minimum when negative) to a tick >= the maximum.
-YAxis LinearAxis(double lo, double hi) {
+// The next 1-2-5 step down: 1 -> 0.5, 2 -> 1, 5 -> 2.
+Step Finer(Step s) {
+  if (s.mantissa == 1) return {5, s.exponent - 1};
+  return {s.mantissa == 2 ? 1 : 2, s.exponent};
+}
+
+// From 0 (or a tick at or below the data's minimum when negative) to a
+// tick >= the maximum. The step is the 1-2-5 step >= range / 5, or the
+// next finer one when that wastes less room at either end and still makes
+// at most kMaxYIntervals intervals: -10..600 in steps of 200 would start
+// at -200, in steps of 100 it starts at -100. `whole`: every value is a
+// whole number, so no step below 1.
+YAxis LinearAxis(double lo, double hi, bool whole) {
   lo = std::min(lo, 0.0);
   hi = std::max(hi, 0.0);
   if (!(hi > lo)) hi = lo + 1;  // all zero: still a readable 0..1 axis
-  const Step step = NiceStep(hi / kYTicks - lo / kYTicks);  // hi - lo may overflow
-  const double s = step.Value();
-  const auto first = static_cast<int64_t>(std::floor(lo / s + 1e-9));
-  const auto last = static_cast<int64_t>(std::ceil(hi / s - 1e-9));
+  Step step = NiceStep(hi / kYTicks - lo / kYTicks);  // hi - lo may overflow
+  if (whole && step.Value() < 1) step = {1, 0};
+  const auto ends = [&](Step st) {
+    const double s = st.Value();
+    return std::pair{static_cast<int64_t>(std::floor(lo / s + 1e-9)), static_cast<int64_t>(std::ceil(hi / s - 1e-9))};
+  };
+  auto [first, last] = ends(step);
+  const Step finer = Finer(step);
+  if (!whole || finer.Value() >= 1) {
+    const auto [f, l] = ends(finer);
+    // Spans compared in units of the coarser step: hi - lo may overflow.
+    const double ratio = finer.Value() / step.Value();
+    if (l - f <= kMaxYIntervals && static_cast<double>(l - f) * ratio < static_cast<double>(last - first) - 1e-9) {
+      step = finer;
+      first = f;
+      last = l;
+    }
+  }
   YAxis axis;
   for (int64_t i = first; i <= last; ++i) axis.ticks.push_back(step.Times(i));
   axis.lo = axis.ticks.front();
@@ -271,7 +297,19 @@ struct Range {
   }
 };
 
-bool InRange(double t, double x_min, double x_max) { return std::isfinite(t) && t >= x_min && t <= x_max; }
+// Whether a point at x = t is drawn: in [x_min, x_max]; for a step line,
+// whose value holds from t on, in [x_min, x_max): a bucket starting at the
+// axis' end would be a zero-width step, a cliff at the right edge.
+bool InRange(double t, double x_min, double x_max, bool step = false) {
+  return std::isfinite(t) && t >= x_min && (step ? t < x_max : t <= x_max);
+}
+
+// A stack is drawn as steps when any of its layers is.
+bool StepStack(const Chart& chart) {
+  return std::any_of(chart.lines.begin(), chart.lines.end(), [](const ChartLine& c) { return c.step; });
+}
+
+bool Whole(double v) { return v == std::floor(v); }
 
 std::string_view LineColour(const ChartLine& line, size_t i) {
   return line.colour.empty() ? kPalette[i % kPaletteSize] : std::string_view(line.colour);
@@ -286,6 +324,7 @@ struct Stack {
 };
 
 Stack StackLines(const Chart& chart, double x_min, double x_max) {
+  const bool step = StepStack(chart);
   Stack stack;
   for (const ChartLine& line : chart.lines) {
     if (line.x.size() > stack.x.size()) stack.x = line.x;
@@ -295,7 +334,7 @@ Stack StackLines(const Chart& chart, double x_min, double x_max) {
     for (size_t j = 0; j < sum.size() && j < line.y.size(); ++j) {
       if (!std::isfinite(line.y[j])) continue;
       sum[j] += line.y[j];
-      if (InRange(stack.x[j], x_min, x_max)) stack.any_finite = true;
+      if (InRange(stack.x[j], x_min, x_max, step)) stack.any_finite = true;
     }
     stack.tops.push_back(sum);
   }
@@ -378,14 +417,20 @@ struct Layout {
   }
 };
 
-// The y axis and whether there is anything to draw.
+// The y axis, from the values drawn, and whether there is anything to draw.
 void LayOutValues(const Chart& chart, Layout& l) {
   Range r;
+  bool whole = true;  // every value drawn a whole number
+  const auto add = [&](double v) {
+    r.Add(v);
+    whole = whole && Whole(v);
+  };
   if (chart.kind == Chart::Kind::kStacked) {
+    const bool step = StepStack(chart);
     const Stack stack = StackLines(chart, l.x_min, l.x_max);
     for (const auto& top : stack.tops) {
       for (size_t j = 0; j < top.size(); ++j) {
-        if (InRange(stack.x[j], l.x_min, l.x_max)) r.Add(top[j]);
+        if (InRange(stack.x[j], l.x_min, l.x_max, step)) add(top[j]);
       }
     }
     l.empty = !stack.any_finite;
@@ -393,7 +438,7 @@ void LayOutValues(const Chart& chart, Layout& l) {
     for (const ChartLine& line : chart.lines) {
       for (size_t i = 0; i < line.x.size() && i < line.y.size(); ++i) {
         const double v = line.y[i];
-        if (std::isfinite(v) && (!l.y.log || v > 0) && InRange(line.x[i], l.x_min, l.x_max)) r.Add(v);
+        if (std::isfinite(v) && (!l.y.log || v > 0) && InRange(line.x[i], l.x_min, l.x_max, line.step)) add(v);
       }
     }
     l.empty = !r.any();
@@ -401,7 +446,7 @@ void LayOutValues(const Chart& chart, Layout& l) {
   if (l.y.log) {
     l.y = r.any() ? LogAxis(r.min, r.max) : LogAxis(1, 10);
   } else {
-    l.y = r.any() ? LinearAxis(r.min, r.max) : LinearAxis(0, 0);
+    l.y = r.any() ? LinearAxis(r.min, r.max, whole) : LinearAxis(0, 0, true);
   }
 }
 
@@ -426,6 +471,11 @@ std::vector<LegendItem> LegendItems(const Chart& chart) {
     if (line.label.empty()) continue;
     items.push_back({line.label, std::string(LineColour(line, i)), chart.kind == Chart::Kind::kStacked,
                      line.dashed, std::clamp(line.width, 1.5, 3.0)});
+  }
+  for (const LegendEntry& e : chart.legend_extra) {
+    if (e.label.empty()) continue;
+    items.push_back({e.label, e.colour.empty() ? std::string(kMutedColour) : e.colour, false, e.dashed,
+                     std::clamp(e.width, 1.5, 3.0)});
   }
   return items;
 }
@@ -502,23 +552,30 @@ int LayOutWindows(const Chart& chart, Layout& l) {
   return used;
 }
 
-// Left margin: the rotated y title, then the widest y tick or row label.
-double LeftMargin(const Chart& chart, Layout& l) {
-  double left = kPad;
-  if (!chart.y_label.empty()) left += kFontSize + 6;
+// Left of the labels: the padding, and the rotated y title if any.
+double LabelsStart(const Chart& chart) { return kPad + (chart.y_label.empty() ? 0 : kFontSize + 6); }
+
+// A row label, cut short to fit `room` and at most 40 % of the figure.
+std::string RowLabel(const StateRow& row, const Layout& l, double room) {
+  return Fit(row.label, kFontSize, std::min(l.width * 0.4, room));
+}
+
+// The left margin that fits this chart's labels: the rotated y title,
+// then the widest y tick or row label.
+double FittedLeft(const Chart& chart, const Layout& l) {
   double widest = 0;
   if (chart.kind == Chart::Kind::kStates) {
     for (const StateRow& row : chart.rows) {
-      l.row_labels.push_back(Fit(row.label, kFontSize, l.width * 0.4));
-      widest = std::max(widest, TextWidth(l.row_labels.back(), kFontSize));
+      widest = std::max(widest, TextWidth(RowLabel(row, l, l.width), kFontSize));
     }
   } else {
     for (double v : l.y.ticks) widest = std::max(widest, TextWidth(CompactNumber(v), kFontSize));
   }
-  return left + widest + 8;
+  return LabelsStart(chart) + widest + 8;
 }
 
-Layout ComputeLayout(const Chart& chart, const SvgOptions& options) {
+// The x range and the y axis: all that the left margin depends on.
+Layout StartLayout(const Chart& chart, const SvgOptions& options) {
   Layout l;
   l.kind = chart.kind;
   l.width = std::max(options.width, 1);
@@ -530,8 +587,22 @@ Layout ComputeLayout(const Chart& chart, const SvgOptions& options) {
   } else {
     LayOutValues(chart, l);
   }
+  return l;
+}
 
-  l.left = LeftMargin(chart, l);
+Layout ComputeLayout(const Chart& chart, const SvgOptions& options) {
+  Layout l = StartLayout(chart, options);
+  if (options.plot_left > 0) {
+    // Shared with the other charts of the page: row labels fit it, or are
+    // cut short.
+    l.left = options.plot_left;
+    for (const StateRow& row : chart.rows) {
+      l.row_labels.push_back(RowLabel(row, l, std::max(l.left - 8 - LabelsStart(chart), 0.0)));
+    }
+  } else {
+    l.left = FittedLeft(chart, l);
+    for (const StateRow& row : chart.rows) l.row_labels.push_back(RowLabel(row, l, l.width));
+  }
   l.right = std::max(l.width - kRightMargin, l.left + kMinPlotWidth);
   l.width = std::max(l.width, l.right + kRightMargin);
   l.x = MakeXAxis(l.x_min, l.x_max, l.right - l.left);
@@ -695,7 +766,7 @@ std::vector<Run> Runs(const ChartLine& line, const Layout& l) {
   for (size_t i = 0; i < n; ++i) {
     const double t = line.x[i], v = line.y[i];
     if (!std::isfinite(t) || t < l.x_min) continue;
-    if (t > l.x_max) {
+    if (!InRange(t, l.x_min, l.x_max, line.step)) {  // past the axis' end: the last run ends there
       finish(l.x_max);
       break;
     }
@@ -722,11 +793,12 @@ void OpenSvg(std::string& out, const Chart& chart, const SvgOptions& options, co
                    "height=\"{}\" viewBox=\"0 0 {} {}\"",
                    XmlEscape(chart.id), Px{l.width}, Px{l.height}, Px{l.width}, Px{l.height});
   } else {
-    // Scales with the page, never beyond its natural size.
+    // As wide as its container, in proportion: the page's CSS decides the
+    // rest (a max-width here would fight the column's width).
     fmt::format_to(it,
                    "<svg class=\"chart\" id=\"chart-{}\" viewBox=\"0 0 {} {}\" width=\"100%\" "
-                   "style=\"max-width:{}px;height:auto\"",
-                   XmlEscape(chart.id), Px{l.width}, Px{l.height}, Px{l.width});
+                   "style=\"height:auto\"",
+                   XmlEscape(chart.id), Px{l.width}, Px{l.height});
   }
   fmt::format_to(it, " role=\"img\" font-family=\"{}\" font-size=\"{}\">\n<title>{}</title>\n",
                  XmlEscape(kFontFamily), kFontSize, title);
@@ -793,6 +865,24 @@ void DrawWindows(std::string& out, const Layout& l) {
   }
 }
 
+// On a state chart, a darker band over the bars: the shading under them
+// shows only in the gaps between rows. No tooltip: the bars' show through.
+void DrawWindowShades(std::string& out, const Layout& l) {
+  Out it(out);
+  for (const WindowDraw& w : l.windows) {
+    const double x0 = l.X(w.start), x1 = l.X(w.end);
+    fmt::format_to(it,
+                   "<rect class=\"window-shade\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#000000\" "
+                   "fill-opacity=\"0.14\" pointer-events=\"none\"/>\n",
+                   Px{x0}, Px{l.top}, Px{x1 - x0}, Px{l.bottom - l.top});
+  }
+}
+
+// The tooltip of a line or a stacked layer: its label, if it has one.
+std::string LineTitle(const ChartLine& line) {
+  return line.label.empty() ? "" : fmt::format("<title>{}</title>", XmlEscape(line.label, false));
+}
+
 // Dashed lines at the starts and ends that fall inside the x range (a
 // clipped side is not a real edge).
 void DrawWindowEdges(std::string& out, const Layout& l) {
@@ -832,9 +922,9 @@ void DrawLines(std::string& out, const Chart& chart, const Layout& l) {
     }
     fmt::format_to(it,
                    "<path class=\"line\" data-label=\"{}\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
-                   "stroke-linejoin=\"round\"{}/>\n",
+                   "stroke-linejoin=\"round\"{}>{}</path>\n",
                    XmlEscape(line.label), d, XmlEscape(LineColour(line, i)), Px{line.width},
-                   line.dashed ? " stroke-dasharray=\"6 4\"" : "");
+                   line.dashed ? " stroke-dasharray=\"6 4\"" : "", LineTitle(line));
   }
 }
 
@@ -844,12 +934,12 @@ void DrawLines(std::string& out, const Chart& chart, const Layout& l) {
 void DrawStacked(std::string& out, const Chart& chart, const Layout& l) {
   if (l.empty) return;
   const Stack stack = StackLines(chart, l.x_min, l.x_max);
+  const bool step = StepStack(chart);
   std::vector<size_t> visible;
   for (size_t j = 0; j < stack.x.size(); ++j) {
-    if (InRange(stack.x[j], l.x_min, l.x_max)) visible.push_back(j);
+    if (InRange(stack.x[j], l.x_min, l.x_max, step)) visible.push_back(j);
   }
   if (visible.empty()) return;
-  const bool step = std::any_of(chart.lines.begin(), chart.lines.end(), [](const ChartLine& c) { return c.step; });
   const bool thin = static_cast<double>(visible.size()) > 2 * (l.right - l.left);
   const double first_x = l.X(stack.x[visible.front()]);
   const double end_x = step ? l.X(EndOf(stack.x, visible.back(), l.x_max)) : l.X(stack.x[visible.back()]);
@@ -871,8 +961,9 @@ void DrawStacked(std::string& out, const Chart& chart, const Layout& l) {
     path.Close();
     fmt::format_to(it,
                    "<path class=\"line\" data-label=\"{}\" d=\"{}\" fill=\"{}\" fill-opacity=\"0.85\" "
-                   "stroke=\"#ffffff\" stroke-width=\"0.5\" stroke-linejoin=\"round\"/>\n",
-                   XmlEscape(chart.lines[i].label), d, XmlEscape(LineColour(chart.lines[i], i)));
+                   "stroke=\"#ffffff\" stroke-width=\"0.5\" stroke-linejoin=\"round\">{}</path>\n",
+                   XmlEscape(chart.lines[i].label), d, XmlEscape(LineColour(chart.lines[i], i)),
+                   LineTitle(chart.lines[i]));
     below = std::move(above);
   }
 }
@@ -967,8 +1058,8 @@ std::string RenderSvg(const Chart& chart, const SvgOptions& options) {
   DrawHeading(out, l);
   DrawLegend(out, l);
   if (chart.kind != Chart::Kind::kStates) DrawGrid(out, l);
-  // Windows go under the data; on a state chart the bars would hide their
-  // edges, so those go on top.
+  // Windows go under the data; on a state chart the bars would hide them,
+  // so a darker band and the edges go on top.
   DrawWindows(out, l);
   if (chart.kind != Chart::Kind::kStates) DrawWindowEdges(out, l);
   switch (chart.kind) {
@@ -976,6 +1067,7 @@ std::string RenderSvg(const Chart& chart, const SvgOptions& options) {
     case Chart::Kind::kStacked: DrawStacked(out, chart, l); break;
     case Chart::Kind::kStates:
       DrawStates(out, chart, l);
+      DrawWindowShades(out, l);
       DrawWindowEdges(out, l);
       break;
   }
@@ -984,6 +1076,12 @@ std::string RenderSvg(const Chart& chart, const SvgOptions& options) {
   if (l.empty) DrawNoData(out, l);
   out += "</svg>\n";
   return out;
+}
+
+int FitPlotLeft(const std::vector<Chart>& charts, const SvgOptions& options) {
+  double left = 0;
+  for (const Chart& c : charts) left = std::max(left, FittedLeft(c, StartLayout(c, options)));
+  return static_cast<int>(std::ceil(left - 1e-9));
 }
 
 double XPixel(const Chart& chart, const SvgOptions& options, double t_s) {

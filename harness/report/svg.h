@@ -32,12 +32,22 @@ inline constexpr std::string_view kPalette[] = {
 inline constexpr size_t kPaletteSize = std::size(kPalette);
 
 struct ChartLine {
-  std::string label;           // in the legend; "" for none (a trend line, say)
+  std::string label;           // in the legend and the line's tooltip; "" for neither (a trend line, say)
   std::vector<double> x, y;    // same length, x ascending; a NaN y breaks the line
   std::string colour;          // "#rrggbb"
   bool dashed = false;
   double width = 1.5;          // stroke width, px
-  bool step = false;           // a bucket's value holds until the next x (stairs)
+  bool step = false;           // a bucket's value holds until the next x (stairs); a point at
+                               // x >= x_max starts a bucket past the axis and is left out
+};
+
+// A legend entry that stands for no one line: the key to a style several
+// lines share ("trend (Theil-Sen)", dashed grey), drawn as a line swatch.
+struct LegendEntry {
+  std::string label;
+  std::string colour;          // "#rrggbb"
+  bool dashed = false;
+  double width = 1.5;          // the swatch's stroke width, px
 };
 
 // A row of a state chart: one replica's state for one probe over time.
@@ -72,11 +82,19 @@ struct Chart {
   std::vector<ChartLine> lines;   // kLines, kStacked
   std::vector<StateRow> rows;     // kStates
   std::vector<ChartWindow> windows;
+  std::vector<LegendEntry> legend_extra;  // after the lines' entries (kLines, kStacked)
 };
 
 struct SvgOptions {
   int width = 960;             // px, whole figure
   int height = 300;            // px, whole figure (a state chart grows with its rows)
+  // px from the figure's left edge to the plot's (x_min's) left edge; 0:
+  // fitted to this chart's y tick or row labels. Charts stacked on one page
+  // share one value, FitPlotLeft's, so that their time axes line up: the
+  // plot then spans [plot_left, width - 28] on every chart of that width.
+  // A y tick label wider than the room sticks out to the left; a row label
+  // is cut short with an ellipsis.
+  int plot_left = 0;
   // true: a file of its own (figures/*.svg): XML declaration, the SVG
   // namespace, a <title>, a white background. false: inline in HTML.
   bool standalone = false;
@@ -89,19 +107,41 @@ struct SvgOptions {
 //   window may stick out to the right but never into another label;
 // - about 6 y ticks and 8 x ticks on 1-2-5 steps, labels with SI suffixes
 //   (1.5k, 2M) or the time in seconds; x axis titled "time (s)";
+// - a linear y axis runs from 0 (or a tick at or below the data's minimum,
+//   when negative) to a tick at or above the maximum, in the smallest
+//   1-2-5 step >= range/5, or the next finer one when that wastes less room
+//   and makes at most 9 ticks: -10..600 gets -100..600 in steps of 100,
+//   not -200..600 in steps of 200;
+// - when every value drawn is a whole number (counts, in flight), no tick
+//   step is below 1: an all-zero or empty axis is 0..1, ticked at 0 and 1;
+// - a line's entry in the legend is its label, then the chart's
+//   legend_extra; a line with a label carries it as a tooltip (<title>);
 // - a line with more points than twice the plot's width in pixels is
 //   thinned to the first, min, max and last point of each pixel column, so
 //   spikes survive and an hour at 1 s stays small;
-// - no data at all: the axes and the words "no data".
+// - no data at all: the axes and the words "no data";
+// - windows are shaded under the data, with dashed edges; on a state chart,
+//   whose bars would hide that shading, a darker translucent band
+//   (<rect class="window-shade">, no tooltip of its own) lies over the bars
+//   as well, letting the bars' tooltips through.
 // For tests and readers, each window is a <rect class="window"
 // data-start="S" data-end="E"> spanning the plot's height (S and E as
 // given, %.3f), each line a <path class="line" data-label="...">, each
 // state span a <rect class="state STATE">, and the chart's root has
-// class="chart" and id="chart-<id>".
+// class="chart" and id="chart-<id>". Standalone, the root is width x height
+// px; inline, it is width="100%" with the viewBox's aspect ratio, and the
+// page's CSS decides how wide that is (no max-width of its own).
 std::string RenderSvg(const Chart& chart, const SvgOptions& options = {});
 
-// The x pixel of time `t_s` in a chart rendered with `options`: lets tests
-// check that a window is drawn where faults.csv says.
+// The plot_left that fits every chart's labels (the widest one's margin):
+// render every chart of a page with it, and their time axes line up.
+// `options` as they will be rendered (the width bounds a row label);
+// its own plot_left is ignored.
+int FitPlotLeft(const std::vector<Chart>& charts, const SvgOptions& options = {});
+
+// The x pixel of time `t_s` in a chart rendered with `options` (the same
+// plot_left included): lets tests check that a window is drawn where
+// faults.csv says.
 double XPixel(const Chart& chart, const SvgOptions& options, double t_s);
 
 // "1.5k", "2M", "0.25", "120": at most 3 significant digits.

@@ -42,7 +42,7 @@ json KvdScenario(const std::string& name, const json& gates, const std::string& 
           {"duration", duration},
           {"bucket", "250ms"},
           {"seed", 1},
-          {"target", {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}}},
+          {"target", LaunchKvd()},
           {"fleets",
            {{{"name", "clients"},
              {"instances", 5},

@@ -32,7 +32,7 @@ json Scenario(const std::string& name, const json& extra_faults = json::array())
           {"duration", "3s"},
           {"bucket", "250ms"},
           {"seed", 1},
-          {"target", {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}}},
+          {"target", LaunchKvd()},
           {"fleets",
            {{{"name", "clients"},
              {"instances", 5},

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/herd_run.h"
 #include "support/http.h"
 #include "support/process.h"
 
@@ -155,7 +156,7 @@ TEST(HerdRun, RetriesAndAmplificationAgainstAFailingKvd) {
 TEST(HerdRun, LaunchesKvdAndStopsIt) {
   TempDir dir;
   json s = UrlScenario("unused:1", "2s");
-  s["target"] = {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}};
+  s["target"] = LaunchKvd();
   HerdRun r = RunHerd(dir, s);
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_GT(Total(r.summary, "succeeded"), 100u);
@@ -167,7 +168,7 @@ TEST(HerdRun, LaunchesKvdAndStopsIt) {
 TEST(HerdRun, TargetDyingMidRunIsRecordedAndTheRunCompletes) {
   TempDir dir;
   json s = UrlScenario("unused:1", "4s");
-  s["target"] = {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}};
+  s["target"] = LaunchKvd();
   s["fleets"][0]["retry"] = {{"strategy", "fixed"}, {"delay", "50ms"}, {"max_attempts", 3}};
   HerdRun r = RunHerd(dir, s, {}, 60s, [&](Process&) {
     // Kill kvd 1.5 s in: its pid is in the ready line herd kept.

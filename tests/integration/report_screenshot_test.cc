@@ -72,7 +72,7 @@ TEST_F(ReportScreenshot, ChromiumRendersARealReport) {
       {"duration", "4s"},
       {"bucket", "250ms"},
       {"seed", 1},
-      {"target", {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}}},
+      {"target", LaunchKvd()},
       {"fleets",
        {{{"name", "clients"},
          {"instances", 10},

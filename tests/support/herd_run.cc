@@ -203,6 +203,10 @@ std::pair<int, std::string> HerdCommand(const std::vector<std::string>& args, co
   return {code.value_or(-1), p.StderrText()};
 }
 
+json LaunchKvd() {
+  return {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}};
+}
+
 fs::path WriteScenario(const fs::path& file, const json& scenario) {
   std::ofstream(file) << scenario.dump(2);
   return file;

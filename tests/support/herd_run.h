@@ -155,6 +155,11 @@ std::pair<int, std::string> HerdCommand(const std::vector<std::string>& args,
 // to across restarts: in order, one per incarnation.
 std::vector<long> ListeningPids(const std::string& stderr_text);
 
+// A scenario's "target" that launches the kvd under test on a free loopback
+// port with its own data directory: {"launch": {"command": [kvd, "--http",
+// "127.0.0.1:0", "--data-dir", "{data_dir}"]}}.
+nlohmann::json LaunchKvd();
+
 // Writes `scenario` (indented JSON) to `file`; returns `file`.
 std::filesystem::path WriteScenario(const std::filesystem::path& file, const nlohmann::json& scenario);
 

@@ -281,7 +281,14 @@ TEST(Report, FaultWindowsAreDrawnWhereFaultsCsvSays) {
   std::string error;
   ASSERT_TRUE(ReadCsvFile(kFixture / "faults.csv", &faults, &error)) << error;
   const RunData run = LoadRunDir(kFixture);
-  for (const Chart& chart : BuildCharts(run)) {
+  const std::vector<Chart> charts = BuildCharts(run);
+  // The page renders every chart with one plot margin, so that their time
+  // axes line up: the first window starts at the same pixel on each chart,
+  // in report.html and in figures/.
+  SvgOptions options;
+  options.plot_left = FitPlotLeft(charts, options);
+  std::set<std::string> first_x, first_figure_x;
+  for (const Chart& chart : charts) {
     const std::string rects = "//svg[@id='chart-" + chart.id + "']//rect[@class='window']";
     const std::vector<std::string> starts = Query(doc.get(), rects + "/@data-start");
     const std::vector<std::string> ends = Query(doc.get(), rects + "/@data-end");
@@ -293,12 +300,20 @@ TEST(Report, FaultWindowsAreDrawnWhereFaultsCsvSays) {
       EXPECT_NEAR(std::stod(starts[i]), faults.Number(i, "start_s"), 0.0005) << chart.id;
       EXPECT_NEAR(std::stod(ends[i]), faults.Number(i, "end_s"), 0.0005) << chart.id;
       // And at the pixels of those times on this chart's axis.
-      const double x0 = XPixel(chart, SvgOptions{}, faults.Number(i, "start_s"));
-      const double x1 = XPixel(chart, SvgOptions{}, faults.Number(i, "end_s"));
+      const double x0 = XPixel(chart, options, faults.Number(i, "start_s"));
+      const double x1 = XPixel(chart, options, faults.Number(i, "end_s"));
       EXPECT_NEAR(std::stod(xs[i]), x0, 0.51) << chart.id;
       EXPECT_NEAR(std::stod(widths[i]), x1 - x0, 1.01) << chart.id;
     }
+    first_x.insert(xs[0]);
+    XmlDoc figure = Parse(ReadFile(copy.path() / "figures" / (chart.id + ".svg")));
+    ASSERT_TRUE(figure) << chart.id;
+    const std::vector<std::string> figure_xs = Query(figure.get(), "//svg:rect[@class='window']/@x");
+    ASSERT_FALSE(figure_xs.empty()) << chart.id;
+    first_figure_x.insert(figure_xs[0]);
   }
+  EXPECT_EQ(first_x.size(), 1u) << "the charts' time axes do not line up";
+  EXPECT_EQ(first_figure_x.size(), 1u) << "the figures' time axes do not line up";
 }
 
 TEST(Report, HoldsNoUrlScriptOrExternalResource) {

@@ -1,7 +1,8 @@
 // The SVG charts: output parses (libxml2) for every kind, holds no URL but
-// the SVG namespace, draws windows where XPixel says, keeps labels and
-// legend items apart, thins long lines without losing spikes, breaks lines
-// at NaN, stacks, ticks on 1-2-5 and escapes text.
+// the SVG namespace, draws windows where XPixel says, lines up the plots of
+// charts sharing a plot_left, keeps labels and legend items apart, thins
+// long lines without losing spikes, breaks lines at NaN, stacks, ticks on
+// 1-2-5 (whole steps for whole numbers) and escapes text.
 #include <gtest/gtest.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -314,6 +315,83 @@ TEST(Svg, InlineHasNoUrlAndScales) {
     ASSERT_TRUE(svg.ok());
     EXPECT_EQ(Attr(svg.root(), "width"), "100%");
     EXPECT_EQ(Attr(svg.root(), "viewBox").rfind("0 0 960 ", 0), 0u);
+    // The page's CSS decides how wide: no cap of its own to override.
+    EXPECT_EQ(Attr(svg.root(), "style").find("max-width"), std::string::npos) << Attr(svg.root(), "style");
+  }
+}
+
+// Charts of one page, each with its own labels: wide y ticks (2.6k), long
+// row labels, narrow ticks and no y title.
+std::vector<Chart> OnePage() {
+  Chart small;
+  small.id = "small";
+  small.x_min = 0;
+  small.x_max = 120;
+  small.lines.push_back(Line("v", {0, 60, 120}, {1, 3, 2}));
+  small.windows = {{30, 50, "down r0"}};
+  Chart states = StatesChart();
+  states.rows.push_back({"readiness-with-a-long-name r12", {{0, 120, "healthy"}}});
+  return {LinesChart(), states, small, StackedChart()};
+}
+
+TEST(Svg, ChartsSharingPlotLeftLineUp) {
+  const std::vector<Chart> charts = OnePage();
+  // Fitted each to its own labels, the plots start at different x...
+  std::set<double> fitted;
+  for (const Chart& c : charts) fitted.insert(PlotOf(Svg(RenderSvg(c))).left);
+  ASSERT_GT(fitted.size(), 1u);
+  // ...one shared margin, the widest of them, lines them all up.
+  SvgOptions options;
+  options.plot_left = FitPlotLeft(charts, options);
+  EXPECT_GE(options.plot_left, *fitted.rbegin());
+  EXPECT_LT(options.plot_left, *fitted.rbegin() + 1.06);
+  for (const Chart& c : charts) {
+    SCOPED_TRACE(c.id);
+    Svg svg(RenderSvg(c, options));
+    ASSERT_TRUE(svg.ok());
+    const Plot plot = PlotOf(svg);
+    EXPECT_NEAR(plot.left, options.plot_left, 0.051);
+    EXPECT_NEAR(plot.right, 960 - 28, 0.051);
+    EXPECT_NEAR(XPixel(c, options, 0), options.plot_left, 1e-9);
+    EXPECT_NEAR(XPixel(c, options, 120), 960 - 28, 1e-9);
+    const auto windows = svg.Find("//rect[@class='window']");
+    ASSERT_FALSE(windows.empty());
+    EXPECT_NEAR(Num(windows[0], "x"), XPixel(c, options, 30), 0.051);
+    EXPECT_NEAR(Num(windows[0], "width"), XPixel(c, options, 50) - XPixel(c, options, 30), 0.11);
+    // Every label still fits, the longest row label uncut.
+    for (const char* cls : {"y-tick", "row-label"}) {
+      for (xmlNode* t : svg.Find(std::string("//text[@class='") + cls + "']")) {
+        EXPECT_GE(Num(t, "x") - TextWidth(Text(t), 12), 0) << Text(t);
+        EXPECT_LE(Num(t, "x"), options.plot_left) << Text(t);
+      }
+    }
+  }
+  Svg states(RenderSvg(charts[1], options));
+  EXPECT_EQ(Text(states.Find("//text[@class='row-label']").back()), "readiness-with-a-long-name r12");
+  // The figure's own width bounds the margin: standalone figures of 800 px
+  // share theirs just as well.
+  SvgOptions figure{.width = 800, .standalone = true};
+  figure.plot_left = FitPlotLeft(charts, figure);
+  for (const Chart& c : charts) {
+    Svg svg(RenderSvg(c, figure));
+    xmlNode* axis = svg.Find("//*[local-name()='g'][@class='axes']/*[local-name()='line']").at(0);
+    EXPECT_NEAR(Num(axis, "x1"), figure.plot_left, 0.051) << c.id;
+  }
+  EXPECT_EQ(FitPlotLeft({}, options), 0);
+}
+
+TEST(Svg, ANarrowPlotLeftCutsRowLabelsShort) {
+  const Chart c = OnePage()[1];
+  SvgOptions options;
+  options.plot_left = 80;
+  Svg svg(RenderSvg(c, options));
+  ASSERT_TRUE(svg.ok());
+  EXPECT_NEAR(PlotOf(svg).left, 80, 0.051);
+  const auto rows = svg.Find("//text[@class='row-label']");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_NE(Text(rows.back()).find("\u2026"), std::string::npos) << Text(rows.back());
+  for (xmlNode* t : rows) {
+    EXPECT_GE(Num(t, "x") - TextWidth(Text(t), 12), 12 - 0.051) << Text(t);
   }
 }
 
@@ -343,6 +421,50 @@ TEST(Svg, WindowsAreDrawnUnderTheData) {
   const std::string text = RenderSvg(LinesChart());
   EXPECT_LT(text.find("class=\"window\""), text.find("class=\"line\""));
   EXPECT_LT(text.find("class=\"window-edge\""), text.find("class=\"line\""));
+  EXPECT_EQ(text.find("window-shade"), std::string::npos) << "lines leave the shading visible";
+}
+
+TEST(Svg, WindowsShowOverStateBars) {
+  const Chart c = StatesChart();
+  const SvgOptions options;
+  const std::string text = RenderSvg(c, options);
+  Svg svg(text);
+  ASSERT_TRUE(svg.ok());
+  const auto shades = svg.Find("//rect[@class='window-shade']");
+  ASSERT_EQ(shades.size(), c.windows.size());
+  const Plot plot = PlotOf(svg);
+  for (size_t i = 0; i < shades.size(); ++i) {
+    EXPECT_NEAR(Num(shades[i], "x"), XPixel(c, options, c.windows[i].start_s), 0.051);
+    EXPECT_NEAR(Num(shades[i], "width"),
+                XPixel(c, options, c.windows[i].end_s) - XPixel(c, options, c.windows[i].start_s), 0.11);
+    EXPECT_NEAR(Num(shades[i], "y") + Num(shades[i], "height"), plot.bottom, 0.11);
+    EXPECT_GE(Num(shades[i], "fill-opacity"), 0.1);
+    // The bars' tooltips show through.
+    EXPECT_EQ(Attr(shades[i], "pointer-events"), "none");
+  }
+  // Over the bars, not under them.
+  EXPECT_GT(text.find("class=\"window-shade\""), text.rfind("class=\"state "));
+  // The window itself, with its tooltip, is still there.
+  EXPECT_EQ(svg.Find("//rect[@class='window']/title").size(), c.windows.size());
+}
+
+TEST(Svg, LinesHaveTheirLabelAsTooltip) {
+  for (Chart c : {LinesChart(), StackedChart()}) {
+    c.lines[1].label = "";  // a trend line, say
+    Svg svg(RenderSvg(c));
+    ASSERT_TRUE(svg.ok());
+    const auto paths = svg.Find("//path[@class='line']");
+    ASSERT_EQ(paths.size(), c.lines.size()) << c.id;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const auto titles = svg.Find("//path[@class='line'][" + std::to_string(i + 1) + "]/title");
+      if (c.lines[i].label.empty()) {
+        EXPECT_TRUE(titles.empty()) << c.id << " " << i;
+      } else {
+        ASSERT_EQ(titles.size(), 1u) << c.id << " " << i;
+        EXPECT_EQ(Text(titles[0]), c.lines[i].label);
+      }
+    }
+  }
 }
 
 TEST(Svg, OverlappingWindowLabelsGoToDifferentLanes) {
@@ -502,6 +624,61 @@ TEST(Svg, StepLinesHoldEachValueUntilTheNextX) {
   }
 }
 
+TEST(Svg, StepLinesLeaveOutAPointAtTheAxisEnd) {
+  // The bucket at 20 s starts where the axis ends: drawn, it would be a
+  // zero-width step, a cliff down to 0 at the right edge.
+  Chart c;
+  c.id = "steps";
+  c.x_min = 0;
+  c.x_max = 20;
+  ChartLine l = Line("s", {0, 10, 20}, {1, 2, 0});
+  l.step = true;
+  c.lines.push_back(l);
+  const SvgOptions options;
+  Svg svg(RenderSvg(c, options));
+  const auto pts = ParsePath(Attr(svg.One("//path[@class='line']"), "d")).at(0);
+  ASSERT_EQ(pts.size(), 4u);
+  EXPECT_NEAR(pts.back().x, XPixel(c, options, 20), 0.11) << "the last step still reaches the end";
+  EXPECT_NEAR(pts.back().y, YOf(svg, 2), 0.11);
+  // Nor does the value left out stretch the axis.
+  c.lines[0].y[2] = 50;
+  Svg high(RenderSvg(c, options));
+  EXPECT_LT(Num(high.Find("//line[@class='grid']").back(), "data-value"), 50);
+  // A line that is not a step has a point there, and draws it.
+  c.lines[0].step = false;
+  Svg plain(RenderSvg(c, options));
+  const auto plain_pts = ParsePath(Attr(plain.One("//path[@class='line']"), "d")).at(0);
+  ASSERT_EQ(plain_pts.size(), 3u);
+  EXPECT_NEAR(plain_pts.back().y, YOf(plain, 50), 0.11);
+}
+
+TEST(Svg, StackedStepsLeaveOutAPointAtTheAxisEnd) {
+  Chart c;
+  c.id = "stack-steps";
+  c.kind = Chart::Kind::kStacked;
+  c.x_min = 0;
+  c.x_max = 20;
+  for (size_t k = 0; k < 2; ++k) {
+    ChartLine l = Line("l" + std::to_string(k), {0, 10, 20}, {1, 2, 0}, k);
+    l.step = true;
+    c.lines.push_back(l);
+  }
+  const SvgOptions options;
+  Svg svg(RenderSvg(c, options));
+  ASSERT_TRUE(svg.ok());
+  const auto top = ParsePath(Attr(svg.Find("//path[@class='line']").at(1), "d")).at(0);
+  // The top edge: (0, 2) (10, 2) (10, 4) (20, 4), then back along the
+  // layer below's, which never drops to 0 either.
+  ASSERT_GE(top.size(), 4u);
+  EXPECT_NEAR(top[3].x, XPixel(c, options, 20), 0.11);
+  EXPECT_NEAR(top[3].y, YOf(svg, 4), 0.11);
+  for (const P& p : top) EXPECT_LE(p.y, YOf(svg, 1) + 0.11) << "no cliff to 0";
+  // Nor do the values left out stretch the axis.
+  for (ChartLine& l : c.lines) l.y[2] = 50;
+  Svg high(RenderSvg(c, options));
+  EXPECT_LT(Num(high.Find("//line[@class='grid']").back(), "data-value"), 100);
+}
+
 TEST(Svg, StackedLayersSumUp) {
   Chart c;
   c.id = "stack";
@@ -576,6 +753,31 @@ TEST(Svg, YTicksAreNiceAndCoverTheData) {
   ExpectNiceTicks({-3, -1});
   ExpectNiceTicks({100, 100});
   ExpectNiceTicks({-1e308, 1e308});
+  ExpectNiceTicks({-10, 600});
+  ExpectNiceTicks({-0.5, 0.25, 7.5});
+  ExpectNiceTicks({0, 1050});
+}
+
+std::vector<double> TicksOf(const std::vector<ChartLine>& lines, Chart::Kind kind = Chart::Kind::kLines) {
+  Chart c;
+  c.id = "ticks";
+  c.kind = kind;
+  c.x_min = 0;
+  c.x_max = 10;
+  c.lines = lines;
+  Svg svg(RenderSvg(c));
+  std::vector<double> ticks;
+  for (xmlNode* g : svg.Find("//line[@class='grid']")) ticks.push_back(Num(g, "data-value"));
+  return ticks;
+}
+
+TEST(Svg, ANegativeMinimumWastesNoWholeStep) {
+  // Steps of 200 would start the axis at -200, a quarter of the plot below
+  // a minimum of -10; steps of 100 start it at -100.
+  EXPECT_EQ(TicksOf({Line("v", {0, 5, 10}, {-10, 300, 600})}),
+            (std::vector<double>{-100, 0, 100, 200, 300, 400, 500, 600}));
+  // No more ticks than that for it: otherwise the coarser step stays.
+  EXPECT_EQ(TicksOf({Line("v", {0, 10}, {0, 1000})}), (std::vector<double>{0, 200, 400, 600, 800, 1000}));
 }
 
 TEST(Svg, FlatZeroSeriesGetsAZeroToOneAxis) {
@@ -586,10 +788,29 @@ TEST(Svg, FlatZeroSeriesGetsAZeroToOneAxis) {
   c.lines.push_back(Line("zero", Seconds(11), std::vector<double>(11, 0.0)));
   Svg svg(RenderSvg(c));
   const auto grid = svg.Find("//line[@class='grid']");
-  ASSERT_GE(grid.size(), 2u);
+  ASSERT_EQ(grid.size(), 2u) << "0 and 1 only: no 0.2 of a count";
   EXPECT_EQ(Num(grid.front(), "data-value"), 0);
   EXPECT_EQ(Num(grid.back(), "data-value"), 1);
+  std::vector<std::string> labels;
+  for (xmlNode* t : svg.Find("//text[@class='y-tick']")) labels.push_back(Text(t));
+  EXPECT_EQ(labels, (std::vector<std::string>{"0", "1"}));
   EXPECT_TRUE(svg.Find("//text[@class='no-data']").empty());
+  // No data at all: the same axis.
+  c.lines.clear();
+  EXPECT_EQ(Svg(RenderSvg(c)).Find("//line[@class='grid']").size(), 2u);
+}
+
+TEST(Svg, WholeNumbersGetWholeTicks) {
+  // In flight: 0, 1 or 2 attempts, never 0.5.
+  EXPECT_EQ(TicksOf({Line("a", {0, 2, 4, 6, 8}, {0, 1, 2, 1, 0}), Line("b", {0, 10}, {1, kNaN})}),
+            (std::vector<double>{0, 1, 2}));
+  EXPECT_EQ(TicksOf({Line("a", {0, 10}, {0, 1})}), (std::vector<double>{0, 1}));
+  // Stacked whole numbers sum to whole numbers.
+  EXPECT_EQ(TicksOf({Line("a", {0, 10}, {1, 0}), Line("b", {0, 10}, {1, 1})}, Chart::Kind::kStacked),
+            (std::vector<double>{0, 1, 2}));
+  // One fraction anywhere and the finer steps are back.
+  EXPECT_EQ(TicksOf({Line("a", {0, 2, 4, 6, 8}, {0, 1, 2, 1, 0}), Line("b", {0, 10}, {0.5, 0.5})}),
+            (std::vector<double>{0, 0.5, 1, 1.5, 2}));
 }
 
 TEST(Svg, LogAxisShowsDecadesAndLeavesOutNonPositiveValues) {
@@ -715,6 +936,33 @@ TEST(Svg, CompactNumbers) {
       {2.0 / 3.0, "0.667"},
   };
   for (const auto& [v, want] : cases) EXPECT_EQ(CompactNumber(v), want) << v;
+}
+
+TEST(Svg, LegendExtraEntriesFollowTheLines) {
+  Chart c;
+  c.id = "monitor";
+  c.x_min = 0;
+  c.x_max = 10;
+  ChartLine r0 = Line("r0", {0, 10}, {1, 2}, 0), r1 = Line("r1", {0, 10}, {2, 3}, 1);
+  ChartLine t0 = Line("", {0, 10}, {1, 2}, 0), t1 = Line("", {0, 10}, {2, 3}, 1);
+  t0.dashed = t1.dashed = true;
+  c.lines = {r0, t0, r1, t1};
+  c.legend_extra = {{"trend (Theil-Sen)", "#888888", true, 1.25}};
+  Svg svg(RenderSvg(c));
+  ASSERT_TRUE(svg.ok());
+  std::vector<std::string> legend;
+  for (xmlNode* t : svg.Find("//g[@class='legend-item']/text")) legend.push_back(Text(t));
+  EXPECT_EQ(legend, (std::vector<std::string>{"r0", "r1", "trend (Theil-Sen)"}));
+  xmlNode* swatch = svg.One("//g[@class='legend-item'][3]/line");
+  ASSERT_NE(swatch, nullptr);
+  EXPECT_EQ(Attr(swatch, "stroke"), "#888888");
+  EXPECT_FALSE(Attr(swatch, "stroke-dasharray").empty());
+  // On the same row as the lines' entries, after them, apart.
+  xmlNode* before = svg.One("//g[@class='legend-item'][2]/text");
+  EXPECT_NEAR(Num(swatch, "y1") + 4, Num(before, "y"), 0.11);
+  EXPECT_GT(Num(swatch, "x1"), Num(before, "x") + TextWidth("r1", 12));
+  // Four lines drawn, the legend entry none of them.
+  EXPECT_EQ(svg.Find("//path[@class='line']").size(), 4u);
 }
 
 TEST(Svg, LegendWrapsWithoutOverlapping) {
