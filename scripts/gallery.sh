@@ -7,6 +7,8 @@
 #       figures/, summary.json).
 # About 18 minutes (four 4-minute runs and a 90 s one), one after another so
 # they do not share the CPU. Installs and builds what is missing first.
+# GALLERY_ARGS is passed to every `herd run` (a quick check of this script:
+# GALLERY_ARGS="--duration 3s" bash scripts/gallery.sh, then git checkout reports/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -20,12 +22,12 @@ mkdir -p "$gallery"
 for scenario in scenarios/book/fig9-*.json; do
   name=$(basename "$scenario" .json)
   echo "gallery: $name (4 minutes)"
-  "$herd" run "$scenario" --out "$work/$name" -q
+  "$herd" run "$scenario" --out "$work/$name" -q ${GALLERY_ARGS:-}
   cp "$work/$name/figures/throughput-clients.svg" "$gallery/$name.svg"
 done
 
 echo "gallery: chaos-demo (90 s)"
-"$herd" run scenarios/chaos-demo.json --out "$work/chaos-demo" -q
+"$herd" run scenarios/chaos-demo.json --out "$work/chaos-demo" -q ${GALLERY_ARGS:-}
 rm -rf "$gallery/chaos-demo"
 mkdir -p "$gallery/chaos-demo"
 cp -r "$work/chaos-demo/report.html" "$work/chaos-demo/figures" "$work/chaos-demo/summary.json" "$gallery/chaos-demo/"
