@@ -22,7 +22,7 @@ mkdir -p "$gallery"
 
 for scenario in scenarios/book/fig9-*.json; do
   name=$(basename "$scenario" .json)
-  echo "gallery: $name (4 minutes)"
+  echo "gallery: $name"
   "$herd" run "$scenario" --out "$work/$name" -q ${GALLERY_ARGS:-}
   cp "$work/$name/figures/throughput-clients.svg" "$gallery/$name.svg"
 done
