@@ -40,37 +40,10 @@ namespace fs = std::filesystem;
 
 // ---- the scenario --------------------------------------------------------
 
-struct Options {
-  std::string duration = "5s";
-  std::string bucket = "250ms";
-  int instances = 10;
-  std::string think = "20ms";
-  std::string timeout = "1s";
-  int value_bytes = 128;
-  int keys = 50;
-  std::vector<std::string> kvd_args;  // after --http and --data-dir
-};
-
-// One closed-model fleet without retries against a kvd herd launches.
-json Scenario(const std::string& name, const json& faults, const Options& o = {}) {
-  json command = json::array({KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"});
-  for (const auto& a : o.kvd_args) command.push_back(a);
-  json fleet = {{"name", "clients"},
-                {"instances", o.instances},
-                {"arrival", {{"model", "closed"}, {"think", o.think}}},
-                {"workload",
-                 {{"mix", {{"get", 0.8}, {"put", 0.2}}}, {"keys", {{"count", o.keys}}}, {"value_bytes", o.value_bytes}}},
-                {"timeout", o.timeout},
-                {"retry", {{"strategy", "none"}}}};
-  json s;
-  s["name"] = name;
-  s["duration"] = o.duration;
-  s["bucket"] = o.bucket;
-  s["seed"] = 1;
-  s["target"] = {{"launch", {{"command", command}}}};
-  s["fleets"] = json::array({fleet});
-  s["faults"] = faults;
-  return s;
+// One closed-model fleet without retries against a kvd herd launches
+// (KvdScenario's defaults: 1 s timeouts, 128-byte values), with `faults`.
+json Scenario(const std::string& name, const json& faults, const KvdScenarioOptions& o = {}) {
+  return KvdScenario(name, {{"faults", faults}}, o);
 }
 
 class HerdFault : public HerdFixture {
@@ -146,7 +119,7 @@ TEST_F(HerdFault, BandwidthSlowsLargeResponsesInsideItsWindow) {
   // 64 kbit/s = 8 KB/s: a 1 KiB value takes about 130 ms.
   json fault = Window("bandwidth", "1.5s", "2s");
   fault["kbps"] = 64;
-  Options o;
+  KvdScenarioOptions o;
   o.value_bytes = 1024;
   o.timeout = "3s";
   HerdRun r = Run(Scenario("fault-bandwidth", json::array({fault}), o));
@@ -161,7 +134,7 @@ TEST_F(HerdFault, SlicerSlowsLargeResponsesInsideItsWindow) {
   fault["average_size"] = 16;
   fault["size_variation"] = 8;
   fault["delay"] = "1ms";
-  Options o;
+  KvdScenarioOptions o;
   o.value_bytes = 1024;
   o.timeout = "3s";  // a starved proxy thread makes 64 slices slow
   HerdRun r = Run(Scenario("fault-slicer", json::array({fault}), o));
@@ -185,7 +158,7 @@ TEST_F(HerdFault, ResetGivesResetOutcomesOnlyInItsWindow) {
 }
 
 TEST_F(HerdFault, BlackholeTimesOutInItsWindowThenRecovers) {
-  Options o;
+  KvdScenarioOptions o;
   o.timeout = "300ms";
   HerdRun r = Run(Scenario("fault-blackhole", json::array({Window("blackhole", "1.5s", "2s")}), o));
   ASSERT_RAN(r);
@@ -206,7 +179,7 @@ TEST_F(HerdFault, BlackholeTimesOutInItsWindowThenRecovers) {
 // when a connection was released, so 300 ms timeouts were recorded at
 // 380-500 ms. herd now asks for HTTP/1.1 outright, without PIPEWAIT.
 TEST_F(HerdFault, BlackholeTimeoutsHonourTheFleetTimeout) {
-  Options o;
+  KvdScenarioOptions o;
   o.timeout = "300ms";
   o.instances = 20;
   // Two windows: whether transfers queue depends on a race when the
@@ -240,7 +213,7 @@ TEST_F(HerdFault, BlackholeTimeoutsHonourTheFleetTimeout) {
 // the window were recorded at about 400 ms, a slower recovery than the
 // target's.
 TEST_F(HerdFault, AttemptsAfterADownDoNotQueueBehindOneConnection) {
-  Options o;
+  KvdScenarioOptions o;
   o.duration = "4s";
   o.kvd_args = {"--service-time", "200ms"};
   o.timeout = "2s";
@@ -270,7 +243,7 @@ TEST_F(HerdFault, LimitDataCutsConnectionsInItsWindow) {
   // the third response or so on a keep-alive connection is cut.
   json fault = Window("limit_data", "1.5s", "2s");
   fault["bytes"] = 2048;
-  Options o;
+  KvdScenarioOptions o;
   o.value_bytes = 1024;
   HerdRun r = Run(Scenario("fault-limit-data", json::array({fault}), o));
   ASSERT_RAN(r);
@@ -298,7 +271,7 @@ TEST_F(HerdFault, SlowCloseLeavesKeepAliveRequestsAlone) {
 
 TEST_F(HerdFault, HttpErrorShedsItsShareOfAttempts) {
   json fault = {{"kind", "http_error"}, {"at", "0s"}, {"status", 503}, {"probability", 0.3}};
-  Options o;
+  KvdScenarioOptions o;
   o.duration = "4s";
   HerdRun r = Run(Scenario("fault-http-error", json::array({fault}), o));
   ASSERT_RAN(r);
@@ -332,7 +305,7 @@ TEST_F(HerdFault, AdminErrorRateGivesServerErrorsOnlyInItsWindow) {
 // ---- process faults ------------------------------------------------------
 
 TEST_F(HerdFault, PauseTimesOutInItsWindowAndIsRecordedOnSchedule) {
-  Options o;
+  KvdScenarioOptions o;
   o.timeout = "300ms";
   HerdRun r = Run(Scenario("fault-pause", json::array({Window("pause", "1.5s", "2s")}), o));
   ASSERT_RAN(r);
@@ -378,7 +351,7 @@ TEST_F(HerdFault, KillRefusesUntilTheRestartThenRecovers) {
 TEST_F(HerdFault, TermDrainsInFlightRequestsAndRefusesNewOnes) {
   // Every request takes 100 ms in kvd: at SIGTERM about ten are in flight.
   json fault = {{"kind", "term"}, {"at", "1.5s"}, {"restart_after", "500ms"}};
-  Options o;
+  KvdScenarioOptions o;
   o.kvd_args = {"--service-time", "100ms"};
   o.timeout = "2s";
   HerdRun r = Run(Scenario("fault-term", json::array({fault}), o));
@@ -403,7 +376,7 @@ TEST_F(HerdFault, TermDrainsInFlightRequestsAndRefusesNewOnes) {
 // exits. The term row starts at the SIGTERM (kvd stops accepting there).
 TEST_F(HerdFault, TermStaysDownRestartAfterOnceDrained) {
   json fault = {{"kind", "term"}, {"at", "1.5s"}, {"restart_after", "500ms"}};
-  Options o;
+  KvdScenarioOptions o;
   o.kvd_args = {"--service-time", "1s"};
   o.timeout = "3s";
   HerdRun r = Run(Scenario("fault-term-slow-drain", json::array({fault}), o));
@@ -441,7 +414,7 @@ bool Eventually(const std::function<bool()>& cond, Millis timeout) {
 TEST_F(HerdFault, FdLimitStarvesNewConnectionsAndKvdSurvives) {
   json fault = Window("fd_limit", "1.5s", "2.5s");
   fault["limit"] = 24;
-  Options o;
+  KvdScenarioOptions o;
   o.duration = "6s";
   int opened = 0, answered = 0, failed = 0;
   bool fresh_after = false;
@@ -500,7 +473,7 @@ TEST_F(HerdFault, FdLimitStarvesNewConnectionsAndKvdSurvives) {
 
 TEST_F(HerdFault, ErrorBucketsLieInsideRecordedWindows) {
   json reset = Window("reset", "3s", "1s");
-  Options o;
+  KvdScenarioOptions o;
   o.timeout = "500ms";
   HerdRun r = Run(Scenario("fault-windows", json::array({Window("down", "1s", "1s"), reset}), o));
   ASSERT_RAN(r);
@@ -635,7 +608,7 @@ TEST_F(HerdFault, BadFaultsExitTwoNamingTheField) {
 
 TEST_F(HerdFault, AFaultThatCannotBeAppliedIsRecordedAndTheRunGoesOn) {
   json kill = {{"kind", "kill"}, {"at", "1s"}, {"restart_after", nullptr}};
-  Options o;
+  KvdScenarioOptions o;
   o.duration = "4s";
   HerdRun r = Run(Scenario("fault-not-applied", json::array({kill, Window("pause", "2s", "1s")}), o));
   ASSERT_RAN(r);

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,21 +37,11 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// One closed-model fleet against a kvd herd launches; `gates` as given.
-json KvdScenario(const std::string& name, const json& gates, const std::string& duration = "3s") {
-  return {{"name", name},
-          {"duration", duration},
-          {"bucket", "250ms"},
-          {"seed", 1},
-          {"target", LaunchKvd()},
-          {"fleets",
-           {{{"name", "clients"},
-             {"instances", 5},
-             {"arrival", {{"model", "closed"}, {"think", "20ms"}}},
-             {"workload", {{"mix", {{"get", 0.8}, {"put", 0.2}}}, {"keys", {{"count", 50}}}}},
-             {"timeout", "1s"},
-             {"retry", {{"strategy", "none"}}}}}},
-          {"gates", gates}};
+// One closed-model fleet against a kvd herd launches (5 clients, 1 s
+// timeouts, herd's default value size); `gates` as given, no "faults".
+json GatesScenario(const std::string& name, const json& gates, const std::string& duration = "3s") {
+  return KvdScenario(name, {{"gates", gates}, {"faults", nullptr}},
+                     {.duration = duration, .instances = 5, .timeout = "1s", .value_bytes = std::nullopt});
 }
 
 // junit.xml parsed with libxml2, strictly: no recovery, no network, no
@@ -227,7 +218,7 @@ const json* GateNamed(const json& summary, const std::string& name) {
 TEST_F(HerdGates, PassingGatesExitZeroAndAFailingOneNinetyNine) {
   const json passing = {{{"metric", "amplification"}, {"max", 1.5}},
                         {{"metric", "success_ratio"}, {"fleet", "clients"}, {"min", 0.5}}};
-  HerdRun ok = Run(KvdScenario("gates-pass", passing), "pass");
+  HerdRun ok = Run(GatesScenario("gates-pass", passing), "pass");
   ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
   ASSERT_TRUE(ok.summary.is_object()) << ok.stderr_text;
   EXPECT_EQ(ok.summary["verdict"], "pass");
@@ -253,7 +244,7 @@ TEST_F(HerdGates, PassingGatesExitZeroAndAFailingOneNinetyNine) {
   json gates = passing;
   const std::string name = "throughput <huge> & \"steady\"";
   gates.push_back({{"name", name}, {"metric", "offered_per_s"}, {"min", 1e9}});
-  HerdRun bad = Run(KvdScenario("gates-fail", gates), "fail");
+  HerdRun bad = Run(GatesScenario("gates-fail", gates), "fail");
   ASSERT_EQ(bad.exit_code, 99) << bad.stderr_text;
   ASSERT_TRUE(bad.summary.is_object()) << bad.stderr_text;
   EXPECT_EQ(bad.summary["verdict"], "fail");
@@ -322,7 +313,7 @@ TEST_F(HerdGates, ZeroGatesStillWriteAnEmptyJunitSuite) {
 }
 
 TEST_F(HerdGates, UnknownMetricExitsTwoAtLoadTimeNamingThePath) {
-  json s = KvdScenario("gates-typo", {{{"metric", "amplification"}, {"max", 2}},
+  json s = GatesScenario("gates-typo", {{{"metric", "amplification"}, {"max", 2}},
                                       {{"metric", "amplifcation"}, {"phase", "window"}, {"max", 2}}});
   const fs::path file = dir_.path() / "typo.json";
   std::ofstream(file) << s.dump(2);
@@ -353,7 +344,7 @@ TEST_F(HerdGates, UnknownMetricExitsTwoAtLoadTimeNamingThePath) {
 // fails and herd exits 99. With a token-bucket budget the retries stop
 // after a few failures, amplification stays near 1, and herd exits 0.
 json StormScenario(const std::string& name, bool budget) {
-  json s = KvdScenario(name,
+  json s = GatesScenario(name,
                        {{{"name", "no retry storm in the outage"},
                          {"metric", "amplification"},
                          {"fleet", "clients"},
@@ -427,7 +418,7 @@ TEST_F(HerdGates, WindowGateFailsOnARetryStormAndPassesWithABudget) {
 }
 
 TEST_F(HerdGates, InterruptedWinsOverAFailedGate) {
-  json s = KvdScenario("gates-interrupted", {{{"metric", "offered_per_s"}, {"min", 1e9}}}, "30s");
+  json s = GatesScenario("gates-interrupted", {{{"metric", "offered_per_s"}, {"min", 1e9}}}, "30s");
   HerdRun r = Run(s, "interrupted", [&](Process& p) {
     // Once kvd is up and the fleet has run a moment.
     std::this_thread::sleep_for(2500ms);

@@ -35,44 +35,13 @@ namespace fs = std::filesystem;
 
 // ---- the scenario --------------------------------------------------------
 
-struct Options {
-  std::string duration = "5s";
-  std::string bucket = "250ms";
-  int instances = 10;
-  std::string think = "20ms";
-  std::string timeout = "300ms";  // the fleet's, per attempt
-  int replicas = 1;
-  bool grpc = false;  // kvd serves gRPC too, and the fleets use it (target.protocol "grpc")
-  std::vector<std::string> kvd_args;  // after --http, --grpc and --data-dir
-};
-
-// One closed-model fleet without retries against kvd replicas herd
-// launches, plus the sections in `extra` ("faults", "probes", "monitors",
-// "durability"), which replace the defaults.
-json Scenario(const std::string& name, const json& extra, const Options& o = {}) {
-  json command = json::array({KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"});
-  if (o.grpc) {
-    command.push_back("--grpc");
-    command.push_back("127.0.0.1:0");
-  }
-  for (const auto& a : o.kvd_args) command.push_back(a);
-  json fleet = {{"name", "clients"},
-                {"instances", o.instances},
-                {"arrival", {{"model", "closed"}, {"think", o.think}}},
-                {"workload", {{"mix", {{"get", 0.8}, {"put", 0.2}}}, {"keys", {{"count", 50}}}, {"value_bytes", 128}}},
-                {"timeout", o.timeout},
-                {"retry", {{"strategy", "none"}}}};
-  json s;
-  s["name"] = name;
-  s["duration"] = o.duration;
-  s["bucket"] = o.bucket;
-  s["seed"] = 1;
-  s["target"] = {{"launch", {{"command", command}, {"replicas", o.replicas}}}};
-  if (o.grpc) s["target"]["protocol"] = "grpc";
-  s["fleets"] = json::array({fleet});
-  s["faults"] = json::array();
-  for (const auto& [key, value] : extra.items()) s[key] = value;
-  return s;
+// This file's KvdScenario options: one replica named explicitly
+// (target.launch.replicas), 300 ms timeouts per attempt.
+KvdScenarioOptions ObserveDefaults() {
+  KvdScenarioOptions o;
+  o.timeout = "300ms";
+  o.replicas = 1;
+  return o;
 }
 
 // An HTTP probe checking every 250 ms with a 200 ms timeout, unhealthy
@@ -122,12 +91,12 @@ const ProbeRow* FirstState(const std::vector<ProbeRow>& rows, double from, bool 
 // probe sees nothing wrong, and the pause (a fault on replica 0) is not one
 // of its windows.
 TEST_F(HerdObserve, ProbeDetectsAPauseAndRecoversAfterIt) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.replicas = 2;
-  HerdRun r = Run(Scenario("observe-probe-pause",
-                           {{"faults", json::array({Window("pause", "1.5s", "1.5s", 0)})},
-                            {"probes", json::array({Probe("live", "/healthz", "none")})}},
-                           o));
+  HerdRun r = Run(KvdScenario("observe-probe-pause",
+                              {{"faults", json::array({Window("pause", "1.5s", "1.5s", 0)})},
+                               {"probes", json::array({Probe("live", "/healthz", "none")})}},
+                              o));
   ASSERT_RAN(r);
   ASSERT_FAULT(r, f, "pause");
   ASSERT_EQ(f->replica, 0) << r.Table();
@@ -187,11 +156,11 @@ TEST_F(HerdObserve, ProbeDetectsAPauseAndRecoversAfterIt) {
 // fleet's attempts all go to the other replica. Without the probe, half
 // of them keep timing out against the paused one.
 TEST_F(HerdObserve, UnreadyProbeTakesAPausedReplicaOutOfRotation) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.replicas = 2;
   const json pause = json::array({Window("pause", "1.5s", "2s", 0)});
-  HerdRun r = Run(Scenario("observe-unready",
-                           {{"faults", pause}, {"probes", json::array({Probe("ready", "/healthz", "unready")})}}, o),
+  HerdRun r = Run(KvdScenario("observe-unready",
+                              {{"faults", pause}, {"probes", json::array({Probe("ready", "/healthz", "unready")})}}, o),
                   "with-probe");
   ASSERT_RAN(r);
   ASSERT_FAULT(r, f, "pause");
@@ -215,7 +184,7 @@ TEST_F(HerdObserve, UnreadyProbeTakesAPausedReplicaOutOfRotation) {
   EXPECT_GE(successes, 0.8 * completions) << r.Table();
 
   // The same run without the probe.
-  HerdRun n = Run(Scenario("observe-no-probe", {{"faults", pause}}, o), "without-probe");
+  HerdRun n = Run(KvdScenario("observe-no-probe", {{"faults", pause}}, o), "without-probe");
   ASSERT_RAN(n);
   ASSERT_FAULT(n, g, "pause");
   // The same stretch of the window: from the same offset after its start.
@@ -238,12 +207,12 @@ TEST_F(HerdObserve, UnreadyProbeTakesAPausedReplicaOutOfRotation) {
 // again when none is ready): attempts time out instead of vanishing, and
 // traffic is back once the pause ends.
 TEST_F(HerdObserve, UnreadyProbeFailsOpenWhenNoReplicaIsReady) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
-  HerdRun r = Run(Scenario("observe-fail-open",
-                           {{"faults", json::array({Window("pause", "1s", "1.5s")})},
-                            {"probes", json::array({Probe("ready", "/healthz", "unready")})}},
-                           o));
+  HerdRun r = Run(KvdScenario("observe-fail-open",
+                              {{"faults", json::array({Window("pause", "1s", "1.5s")})},
+                               {"probes", json::array({Probe("ready", "/healthz", "unready")})}},
+                              o));
   ASSERT_RAN(r);
   ASSERT_FAULT(r, f, "pause");
   const std::vector<ProbeRow> rows = r.ProbeRows("ready", 0);
@@ -267,13 +236,14 @@ TEST_F(HerdObserve, UnreadyProbeFailsOpenWhenNoReplicaIsReady) {
 // A liveness probe on /healthz, which kvd keeps answering, sees at most a
 // short refusal during each restart, below its threshold of 3.
 TEST_F(HerdObserve, RestartProbeOnADeepCheckRestartsInALoop) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   o.kvd_args = {"--faults", R"({"deep_dependency_down":true})"};
-  HerdRun r = Run(Scenario("observe-restart-loop",
-                           {{"probes", json::array({Probe("deep", "/healthz/deep", "restart"),
-                                                    Probe("live", "/healthz", "none", {{"failure_threshold", 3}})})}},
-                           o));
+  HerdRun r =
+      Run(KvdScenario("observe-restart-loop",
+                      {{"probes", json::array({Probe("deep", "/healthz/deep", "restart"),
+                                               Probe("live", "/healthz", "none", {{"failure_threshold", 3}})})}},
+                      o));
   ASSERT_RAN(r);
   const json& restarts = r.summary["restarts"];
   ASSERT_TRUE(restarts.is_array()) << r.Table();
@@ -310,14 +280,14 @@ TEST_F(HerdObserve, RestartProbeOnADeepCheckRestartsInALoop) {
 // ---- monitors ------------------------------------------------------------
 
 TEST_F(HerdObserve, MonitorsSampleEveryReplicaEachBucketAndWhileIdle) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   o.bucket = "500ms";
   o.replicas = 2;
   const json monitors = json::array(
       {{{"kind", "process"}, {"idle", "1s"}},
        {{"kind", "prometheus"}, {"series", json::array({"kvd_tasks", "kvd_open_connections"})}, {"idle", "1s"}}});
-  HerdRun r = Run(Scenario("observe-monitors", {{"monitors", monitors}}, o));
+  HerdRun r = Run(KvdScenario("observe-monitors", {{"monitors", monitors}}, o));
   ASSERT_RAN(r);
   const double elapsed = r.summary["elapsed_s"].get<double>();
   const int load_buckets = static_cast<int>(std::floor(elapsed / r.width + 1e-9));
@@ -366,12 +336,12 @@ TEST_F(HerdObserve, MonitorsSampleEveryReplicaEachBucketAndWhileIdle) {
 // climbs with the load, the trend test calls it a leak, and it stays up
 // once the load stops. The control run, without the leak, is flat.
 TEST_F(HerdObserve, MonitorAnalysisFindsATaskLeakAndNotItsControl) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   const json monitors = json::array({{{"kind", "prometheus"}, {"series", json::array({"kvd_tasks"})}, {"idle", "1s"}}});
-  Options leaky = o;
+  KvdScenarioOptions leaky = o;
   leaky.kvd_args = {"--faults", R"({"leak":"task"})"};
-  HerdRun r = Run(Scenario("observe-leak", {{"monitors", monitors}}, leaky), "leak");
+  HerdRun r = Run(KvdScenario("observe-leak", {{"monitors", monitors}}, leaky), "leak");
   ASSERT_RAN(r);
   const json a = r.MonitorAnalysis("prometheus", 0, "kvd_tasks");
   ASSERT_TRUE(a.is_object()) << r.MonitorTable();
@@ -382,7 +352,7 @@ TEST_F(HerdObserve, MonitorAnalysisFindsATaskLeakAndNotItsControl) {
   EXPECT_GT(a["mann_kendall"]["tau"].get<double>(), 0) << a.dump(2);
   EXPECT_EQ(a["returned_to_baseline"], false) << "leaked tasks live until kvd exits" << a.dump(2);
 
-  HerdRun c = Run(Scenario("observe-leak-control", {{"monitors", monitors}}, o), "control");
+  HerdRun c = Run(KvdScenario("observe-leak-control", {{"monitors", monitors}}, o), "control");
   ASSERT_RAN(c);
   const json k = c.MonitorAnalysis("prometheus", 0, "kvd_tasks");
   ASSERT_TRUE(k.is_object()) << c.MonitorTable();
@@ -399,11 +369,11 @@ TEST_F(HerdObserve, MonitorAnalysisFindsATaskLeakAndNotItsControl) {
 // A cohort of 300 unique writes over the run, a SIGKILL in the middle
 // (restarted 500 ms later), everything read back at the end.
 json DurabilityScenario(const std::string& name, const std::vector<std::string>& kvd_args) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   o.kvd_args = kvd_args;
   const json kill = {{"kind", "kill"}, {"at", "2.5s"}, {"restart_after", "500ms"}};
-  return Scenario(name, {{"faults", json::array({kill})}, {"durability", {{"writes", 300}}}}, o);
+  return KvdScenario(name, {{"faults", json::array({kill})}, {"durability", {{"writes", 300}}}}, o);
 }
 
 TEST_F(HerdObserve, DurabilityFsyncAlwaysLosesNothingAcrossAKill) {
@@ -444,14 +414,15 @@ TEST_F(HerdObserve, BadObserverInputExitsTwoNamingTheField) {
     json scenario;
     std::string expect;  // in herd's stderr
   };
-  json url_target = Scenario("bad", {{"probes", json::array({Probe("live", "/healthz", "restart")})}});
+  const KvdScenarioOptions o = ObserveDefaults();
+  json url_target = KvdScenario("bad", {{"probes", json::array({Probe("live", "/healthz", "restart")})}}, o);
   url_target["target"] = {{"url", "http://127.0.0.1:9"}};
   const std::vector<Case> cases = {
-      {Scenario("bad", {{"probes", json::array({Probe("live", "/healthz", "none", {{"period", "0s"}})})}}),
+      {KvdScenario("bad", {{"probes", json::array({Probe("live", "/healthz", "none", {{"period", "0s"}})})}}, o),
        "probes[0].period"},
-      {Scenario("bad", {{"monitors", json::array({{{"kind", "proc"}}})}}), "monitors[0].kind"},
-      {Scenario("bad", {{"monitors", json::array({{{"kind", "prometheus"}}})}}), "monitors[0].series"},
-      {Scenario("bad", {{"durability", {{"writes", 0}}}}), "durability.writes"},
+      {KvdScenario("bad", {{"monitors", json::array({{{"kind", "proc"}}})}}, o), "monitors[0].kind"},
+      {KvdScenario("bad", {{"monitors", json::array({{{"kind", "prometheus"}}})}}, o), "monitors[0].series"},
+      {KvdScenario("bad", {{"durability", {{"writes", 0}}}}, o), "durability.writes"},
       {url_target, "probes[0].action"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -474,7 +445,7 @@ TEST_F(HerdObserve, BadObserverInputExitsTwoNamingTheField) {
 // address, a gRPC probe (grpc.health.v1) its gRPC address, whichever comes
 // first in the list.
 TEST_F(HerdObserve, HttpAndGrpcProbesEachReachTheirOwnPort) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   o.grpc = true;
   const json http = Probe("http", "/healthz", "none");
@@ -485,7 +456,7 @@ TEST_F(HerdObserve, HttpAndGrpcProbesEachReachTheirOwnPort) {
                                                             {"grpc-first", json::array({grpc, http})}};
   for (const auto& [tag, probes] : orders) {
     SCOPED_TRACE(tag);
-    HerdRun r = Run(Scenario("observe-mixed-probes", {{"probes", probes}}, o), tag);
+    HerdRun r = Run(KvdScenario("observe-mixed-probes", {{"probes", probes}}, o), tag);
     ASSERT_RAN(r);
     EXPECT_GT(r.Sum("ok", [](const Bucket&) { return true; }) + r.Sum("not_found", [](const Bucket&) { return true; }),
               50)
@@ -516,15 +487,15 @@ TEST_F(HerdObserve, HttpAndGrpcProbesEachReachTheirOwnPort) {
 // the replica was, comes back up although the kill's own restart finds the
 // replica running already.
 TEST_F(HerdObserve, ARestartProbeBringingBackAKilledReplicaLetsTrafficThrough) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.instances = 5;
   // A latency fault, so there is a fault proxy in front of kvd.
   json latency = {{"kind", "latency"}, {"at", "0s"}, {"for", "500ms"}, {"latency", "1ms"}};
   json kill = {{"kind", "kill"}, {"at", "1s"}, {"restart_after", "1500ms"}};
-  HerdRun r = Run(Scenario("observe-kill-and-restart-probe",
-                           {{"faults", json::array({latency, kill})},
-                            {"probes", json::array({Probe("live", "/healthz", "restart")})}},
-                           o));
+  HerdRun r = Run(KvdScenario("observe-kill-and-restart-probe",
+                              {{"faults", json::array({latency, kill})},
+                               {"probes", json::array({Probe("live", "/healthz", "restart")})}},
+                              o));
   ASSERT_RAN(r);
   ASSERT_FAULT(r, f, "kill");
   ASSERT_GE(r.summary["restarts"].size(), 1u) << "the probe restarted the killed replica" << r.Table();
@@ -539,13 +510,13 @@ TEST_F(HerdObserve, ARestartProbeBringingBackAKilledReplicaLetsTrafficThrough) {
 // A probe restart of a replica that was not running records no stale error
 // from the failed SIGKILL.
 TEST_F(HerdObserve, ARestartRecordThatSucceededHasNoError) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   o.instances = 5;
   json kill = {{"kind", "kill"}, {"at", "1s"}, {"restart_after", "1500ms"}};
-  HerdRun r = Run(Scenario("observe-restart-record", {{"faults", json::array({kill})},
-                                                      {"probes", json::array({Probe("live", "/healthz", "restart")})}},
-                           o));
+  HerdRun r = Run(KvdScenario(
+      "observe-restart-record",
+      {{"faults", json::array({kill})}, {"probes", json::array({Probe("live", "/healthz", "restart")})}}, o));
   ASSERT_RAN(r);
   ASSERT_GE(r.summary["restarts"].size(), 1u) << r.Table();
   for (const auto& x : r.summary["restarts"]) {
@@ -559,16 +530,16 @@ TEST_F(HerdObserve, ARestartRecordThatSucceededHasNoError) {
 // that is not a metrics page, a series that does not exist, a pid that is
 // gone) are recorded with their reason, and the run goes on.
 TEST_F(HerdObserve, BadObserversAreRecordedWithTheirReasonAndTheRunGoesOn) {
-  Options o;
+  KvdScenarioOptions o = ObserveDefaults();
   o.duration = "3s";
   o.bucket = "500ms";
   json monitors = json::array(
       {{{"kind", "prometheus"}, {"name", "notmetrics"}, {"path", "/healthz"}, {"series", {"kvd_tasks"}}},
        {{"kind", "prometheus"}, {"series", {"no_such_series"}}},
        {{"kind", "process"}, {"name", "gone"}, {"pid", 999999}}});
-  HerdRun r = Run(Scenario("observe-bad", {{"probes", json::array({Probe("missing", "/nope", "none")})},
-                                           {"monitors", monitors}},
-                           o));
+  HerdRun r = Run(KvdScenario("observe-bad", {{"probes", json::array({Probe("missing", "/nope", "none")})},
+                                              {"monitors", monitors}},
+                              o));
   ASSERT_RAN(r);
   const auto rows = r.ProbeRows("missing", 0);
   ASSERT_FALSE(rows.empty()) << r.probes_csv;

@@ -9,6 +9,7 @@
 #include <libxml/parser.h>
 
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,24 +24,14 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-// A closed-model fleet against a kvd herd launches, behind herd's proxy (a
-// small latency fault puts a window on the charts); `extra_faults` added.
+// A closed-model fleet (5 clients, 2 s timeouts, herd's default value size)
+// against a kvd herd launches, behind herd's proxy (a small latency fault
+// puts a window on the charts); `extra_faults` added.
 json Scenario(const std::string& name, const json& extra_faults = json::array()) {
   json faults = {{{"kind", "latency"}, {"at", "1s"}, {"for", "1s"}, {"latency", "1ms"}}};
   for (const json& f : extra_faults) faults.push_back(f);
-  return {{"name", name},
-          {"duration", "3s"},
-          {"bucket", "250ms"},
-          {"seed", 1},
-          {"target", LaunchKvd()},
-          {"fleets",
-           {{{"name", "clients"},
-             {"instances", 5},
-             {"arrival", {{"model", "closed"}, {"think", "20ms"}}},
-             {"workload", {{"mix", {{"get", 0.8}, {"put", 0.2}}}, {"keys", {{"count", 50}}}}},
-             {"timeout", "2s"},
-             {"retry", {{"strategy", "none"}}}}}},
-          {"faults", faults}};
+  return KvdScenario(name, {{"faults", faults}},
+                     {.duration = "3s", .instances = 5, .timeout = "2s", .value_bytes = std::nullopt});
 }
 
 // kvd itself 20 ms slower for the whole run (the admin API, no proxy).
@@ -195,12 +186,18 @@ TEST_F(HerdReport, RunWithABaselineComparesInOneStep) {
   EXPECT_TRUE(fs::exists(dir_.path() / "slow" / "compare.html"));
   EXPECT_TRUE(fs::exists(dir_.path() / "slow" / "report.html"));
 
-  // The same scenario again, with room for a busy machine: passes.
+  // The same scenario again passes. On a busy 2-core machine a repeat's p99
+  // can double (2 ms -> 4 ms was seen under a parallel build), so this
+  // half allows up to ten times worse on every figure: it checks that
+  // --baseline without a regression exits 0, not that the machine is quiet.
   WriteScenario(dir_.path() / "again.json", Scenario("baseline"));
-  const Output again = HerdOut({"run", (dir_.path() / "again.json").string(), "--out",
-                                (dir_.path() / "again").string(), "-q", "--baseline", base.out.string(),
-                                "--max-regression", "goodput_per_s=80", "--max-regression", "success_ratio=80"},
-                               "again");
+  std::vector<std::string> args = {"run", (dir_.path() / "again.json").string(), "--out",
+                                   (dir_.path() / "again").string(), "-q", "--baseline", base.out.string()};
+  for (const char* tolerance : {"goodput_per_s=90", "success_ratio=90", "amplification=1000", "p50_ms=1000",
+                                 "p90_ms=1000", "p99_ms=1000", "e2e_p99_ms=1000", "recovery_s=1000"}) {
+    args.insert(args.end(), {"--max-regression", tolerance});
+  }
+  const Output again = HerdOut(args, "again");
   EXPECT_EQ(again.code, 0) << again.out << again.err;
   EXPECT_NE(again.out.find("verdict: pass"), std::string::npos) << again.out;
 }

@@ -203,8 +203,43 @@ std::pair<int, std::string> HerdCommand(const std::vector<std::string>& args, co
   return {code.value_or(-1), p.StderrText()};
 }
 
-json LaunchKvd() {
-  return {{"launch", {{"command", {KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"}}}}};
+json LaunchKvd(const KvdScenarioOptions& o) {
+  json command = json::array({KvdBinary(), "--http", "127.0.0.1:0", "--data-dir", "{data_dir}"});
+  if (o.grpc) {
+    command.push_back("--grpc");
+    command.push_back("127.0.0.1:0");
+  }
+  for (const auto& a : o.kvd_args) command.push_back(a);
+  json target = {{"launch", {{"command", command}}}};
+  if (o.replicas) target["launch"]["replicas"] = *o.replicas;
+  if (o.grpc) target["protocol"] = "grpc";
+  return target;
+}
+
+json KvdScenario(const std::string& name, const json& extra, const KvdScenarioOptions& o) {
+  json workload = {{"mix", {{"get", 0.8}, {"put", 0.2}}}, {"keys", {{"count", o.keys}}}};
+  if (o.value_bytes) workload["value_bytes"] = *o.value_bytes;
+  json fleet = {{"name", "clients"},
+                {"instances", o.instances},
+                {"arrival", {{"model", "closed"}, {"think", o.think}}},
+                {"workload", workload},
+                {"timeout", o.timeout},
+                {"retry", {{"strategy", "none"}}}};
+  json s = {{"name", name},
+            {"duration", o.duration},
+            {"bucket", o.bucket},
+            {"seed", o.seed},
+            {"target", LaunchKvd(o)},
+            {"fleets", json::array({fleet})},
+            {"faults", json::array()}};
+  for (const auto& [key, value] : extra.items()) {
+    if (value.is_null()) {
+      s.erase(key);
+    } else {
+      s[key] = value;
+    }
+  }
+  return s;
 }
 
 fs::path WriteScenario(const fs::path& file, const json& scenario) {

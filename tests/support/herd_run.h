@@ -10,6 +10,9 @@
 //   RunHerd      writes a scenario, runs `herd run` on it to completion and
 //                returns the HerdRun.
 //   HerdCommand  herd with any arguments, to completion: exit code, stderr.
+//   KvdScenario  the tests' usual scenario: one closed-model fleet without
+//                retries against kvd replicas herd launches (LaunchKvd),
+//                shaped by KvdScenarioOptions, plus any sections given.
 //   HerdFixture  a gtest fixture owning a fresh directory for one test, kept
 //                (and its path printed) when the test fails.
 //
@@ -24,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -155,10 +159,41 @@ std::pair<int, std::string> HerdCommand(const std::vector<std::string>& args,
 // to across restarts: in order, one per incarnation.
 std::vector<long> ListeningPids(const std::string& stderr_text);
 
+// The knobs of KvdScenario (and, for replicas, grpc and kvd_args, of
+// LaunchKvd). The defaults are the integration tests' usual run: 5 s in
+// 250 ms buckets, 10 clients thinking 20 ms, 1 s timeouts, 50 keys of
+// 128-byte values, seed 1, one kvd over HTTP.
+struct KvdScenarioOptions {
+  std::string duration = "5s";
+  std::string bucket = "250ms";
+  int seed = 1;
+  // The fleet "clients".
+  int instances = 10;
+  std::string think = "20ms";            // closed model
+  std::string timeout = "1s";            // per attempt
+  int keys = 50;                         // workload.keys.count
+  std::optional<int> value_bytes = 128;  // unset: workload.value_bytes left out (herd's default)
+  // The target.
+  std::optional<int> replicas = std::nullopt;  // unset: target.launch.replicas left out (herd's default, 1)
+  bool grpc = false;                           // kvd serves gRPC too, and the fleets use it (target.protocol "grpc")
+  std::vector<std::string> kvd_args = {};      // after --http, --grpc and --data-dir
+};
+
 // A scenario's "target" that launches the kvd under test on a free loopback
 // port with its own data directory: {"launch": {"command": [kvd, "--http",
-// "127.0.0.1:0", "--data-dir", "{data_dir}"]}}.
-nlohmann::json LaunchKvd();
+// "127.0.0.1:0", "--data-dir", "{data_dir}"]}}. From `o`, only replicas
+// ("launch.replicas"), grpc ("--grpc 127.0.0.1:0" and "protocol": "grpc")
+// and kvd_args (appended to the command) are used.
+nlohmann::json LaunchKvd(const KvdScenarioOptions& o = {});
+
+// One closed-model fleet "clients" without retries (a get/put 80/20 mix)
+// against kvd replicas herd launches (LaunchKvd(o)), with "faults": [].
+// Each key of `extra` (an object: "faults", "probes", "monitors",
+// "durability", "gates", ...) is then set on the scenario, replacing any
+// default; a null value removes the key instead (e.g. {"faults", nullptr}
+// for a scenario with no "faults" at all).
+nlohmann::json KvdScenario(const std::string& name, const nlohmann::json& extra = nlohmann::json::object(),
+                           const KvdScenarioOptions& o = {});
 
 // Writes `scenario` (indented JSON) to `file`; returns `file`.
 std::filesystem::path WriteScenario(const std::filesystem::path& file, const nlohmann::json& scenario);
