@@ -448,8 +448,10 @@ TEST_F(HerdObserve, HttpAndGrpcProbesEachReachTheirOwnPort) {
   KvdScenarioOptions o = ObserveDefaults();
   o.duration = "4s";
   o.grpc = true;
-  const json http = Probe("http", "/healthz", "none");
-  json grpc = Probe("grpc", "/", "none");
+  // A generous timeout: the test is about which port each probe reaches, and
+  // a stalled 2-core CI machine once took 238 ms to answer one check.
+  const json http = Probe("http", "/healthz", "none", {{"timeout", "2s"}});
+  json grpc = Probe("grpc", "/", "none", {{"timeout", "2s"}});
   grpc.erase("path");
   grpc["kind"] = "grpc";
   const std::vector<std::pair<std::string, json>> orders = {{"http-first", json::array({http, grpc})},
